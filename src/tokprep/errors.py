@@ -1,0 +1,91 @@
+"""Every exception tokprep raises, in one place.
+
+One rule: a value of the wrong *type* raises the built-in `TypeError`; a value of the right type
+that is wrong raises a subclass of `TokprepValueError` (itself a `ValueError`). Messages name the
+offending value, the limit it broke and what to change.
+
+Two classes are also `KeyError`s, because the callers they replace raise `KeyError`: a word
+missing from a vocabulary (`dict` lookup) and a bad ID on decode (tiktoken).
+"""
+
+from __future__ import annotations
+
+import operator
+from typing import Any
+
+
+class TokprepError(Exception):
+    """Base class of tokprep's own exceptions."""
+
+    # KeyError.__str__ would wrap the message in quotes; keep messages readable.
+    __str__ = BaseException.__str__
+
+
+class TokprepValueError(TokprepError, ValueError):
+    """A value of the right type that tokprep cannot use."""
+
+
+class ArgumentValueError(TokprepValueError):
+    """A function argument outside its allowed range (a stride of 0, a vocabulary too small...)."""
+
+
+class UnknownTokenError(TokprepValueError, KeyError):
+    """Text holds words that are not in the vocabulary of a tokenizer without `<|unk|>`.
+
+    `unknown` lists `(word, character_offset)` pairs, in text order.
+    """
+
+    def __init__(self, message: str, unknown: list[tuple[str, int]]):
+        super().__init__(message)
+        self.unknown = unknown
+
+
+class InvalidTokenError(TokprepValueError, KeyError):
+    """A token ID that is not in the vocabulary (negative, or >= n_vocab) was given to decode."""
+
+    def __init__(self, message: str, token: int):
+        super().__init__(message)
+        self.token = token
+
+
+class DisallowedSpecialTokenError(TokprepValueError):
+    """Text spells a special token, and the caller did not allow it (tiktoken's rule)."""
+
+    def __init__(self, message: str, token: str, offset: int):
+        super().__init__(message)
+        self.token = token
+        self.offset = offset
+
+
+class TokenizerFileError(TokprepValueError):
+    """A tokenizer or vocabulary file is malformed; the message names the file and the line."""
+
+
+class DatasetFormatError(TokprepValueError):
+    """A token dataset file is malformed, truncated or does not match its manifest."""
+
+
+class TextInputError(TokprepValueError):
+    """Input text that cannot be used: invalid UTF-8 (with the byte offset), or empty."""
+
+
+# --- small validators shared by every part ---------------------------------------------------
+
+
+def require_int(name: str, value: Any, *, minimum: int | None = None, hint: str = "") -> int:
+    """Return `value` as an int, or raise: `TypeError` for bools, floats, strings; below
+    `minimum`, `ArgumentValueError` naming the value, the limit and `hint`."""
+    if isinstance(value, bool) or not hasattr(value, "__index__"):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
+    value = operator.index(value)
+    if minimum is not None and value < minimum:
+        fix = f" {hint}" if hint else ""
+        raise ArgumentValueError(f"{name} must be >= {minimum}, got {value}.{fix}")
+    return value
+
+
+def require_str(name: str, value: Any) -> str:
+    """Return `value` if it is a str, else raise `TypeError` naming the type received."""
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a str, got {type(value).__name__}")
+    return value

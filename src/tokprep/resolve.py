@@ -1,0 +1,87 @@
+"""`load_tokenizer(spec)`: the one place a tokenizer is chosen from a name, a file or an object.
+
+Every `--tokenizer` option of the CLI and every data-path function goes through it:
+
+- `"gpt2"`: tiktoken's GPT-2 encoding, built offline from the ranks shipped with tokprep
+  (the fast backend for preparing data);
+- `"tokprep:gpt2"`: tokprep's own pure-Python encoder with the same ranks (same IDs);
+- a `.tiktoken` file: tokprep's BPE encoder on those ranks, with GPT-2's pattern;
+- a tokprep JSON file: `"kind": "bpe"` (a trained or exported BPE) or `"kind": "word"`;
+- any object with `encode_ordinary`, `decode` and `n_vocab` is returned as it is.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+from tokprep.errors import TokenizerFileError
+
+
+@runtime_checkable
+class Tokenizer(Protocol):
+    """What tokprep's data path needs of a tokenizer (tiktoken's `Encoding` qualifies)."""
+
+    @property
+    def n_vocab(self) -> int: ...
+
+    def encode_ordinary(self, text: str) -> list[int]: ...
+
+    def decode(self, tokens: list[int]) -> str: ...
+
+
+def _gpt2() -> Any:
+    from tokprep.bpe.ranks import tiktoken_gpt2
+
+    return tiktoken_gpt2()
+
+
+def _tokprep_gpt2() -> Any:
+    from tokprep.bpe import BPETokenizer
+
+    return BPETokenizer.gpt2()
+
+
+NAMED = {"gpt2": _gpt2, "tokprep:gpt2": _tokprep_gpt2}
+
+
+def load_tokenizer(spec: str | os.PathLike | Tokenizer) -> Tokenizer:
+    """Resolve `spec` (a name, a file path, or a tokenizer object) to a tokenizer."""
+    if isinstance(spec, str) and spec in NAMED:
+        return NAMED[spec]()
+    if isinstance(spec, str | os.PathLike):
+        return _load_file(Path(spec))
+    if all(hasattr(spec, attr) for attr in ("encode_ordinary", "decode", "n_vocab")):
+        return spec
+    raise TypeError(
+        f"tokenizer must be one of {sorted(NAMED)}, a path to a .tiktoken or tokprep .json file, "
+        f"or an object with encode_ordinary(), decode() and n_vocab; got {type(spec).__name__}"
+    )
+
+
+def _load_file(path: Path) -> Tokenizer:
+    if not path.exists():
+        raise FileNotFoundError(
+            f"tokenizer {str(path)!r} is neither a known name ({', '.join(sorted(NAMED))}) "
+            "nor an existing file"
+        )
+    if path.suffix == ".tiktoken":
+        from tokprep.bpe import BPETokenizer
+
+        return BPETokenizer.from_tiktoken_file(path)
+    if path.suffix == ".json":
+        from tokprep.files import read_envelope
+
+        kind = read_envelope(path, ("bpe", "word"))["kind"]
+        if kind == "bpe":
+            from tokprep.bpe import BPETokenizer
+
+            return BPETokenizer.load(path)
+        from tokprep.tokenizers import load_word_tokenizer
+
+        return load_word_tokenizer(path)
+    raise TokenizerFileError(
+        f"{path}: unknown tokenizer file type {path.suffix!r}; give a .tiktoken ranks file or a "
+        "tokprep .json file (from `tokprep train` or save_vocab())"
+    )

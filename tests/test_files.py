@@ -1,0 +1,60 @@
+"""Reading text and writing files: clear errors, atomic writes, one JSON envelope."""
+
+import json
+import os
+
+import pytest
+
+from tokprep.errors import TextInputError, TokenizerFileError
+from tokprep.files import atomic_write, read_envelope, read_text, write_envelope
+
+
+def test_read_text_names_file_and_byte_offset_of_invalid_utf8(tmp_path):
+    path = tmp_path / "bad.txt"
+    path.write_bytes(b"caf\xc3\xa9 ok \xff rest")
+    with pytest.raises(TextInputError, match=r"bad\.txt: invalid UTF-8 at byte offset 9"):
+        read_text(path)
+
+
+def test_read_text_empty_and_missing(tmp_path):
+    (tmp_path / "empty.txt").write_bytes(b"")
+    with pytest.raises(TextInputError, match="empty"):
+        read_text(tmp_path / "empty.txt")
+    assert read_text(tmp_path / "empty.txt", allow_empty=True) == ""
+    with pytest.raises(FileNotFoundError, match=r"missing\.txt"):
+        read_text(tmp_path / "missing.txt")
+
+
+def test_atomic_write_replaces_whole_file_or_leaves_old(tmp_path):
+    path = tmp_path / "out.bin"
+    path.write_bytes(b"old")
+    with pytest.raises(RuntimeError), atomic_write(path) as f:
+        f.write(b"new, half-written")
+        raise RuntimeError("crash mid-write")
+    assert path.read_bytes() == b"old"
+    assert os.listdir(tmp_path) == ["out.bin"]  # no temporary file left behind
+    with atomic_write(path) as f:
+        f.write(b"new")
+    assert path.read_bytes() == b"new"
+
+
+def test_envelope_round_trip_and_checks(tmp_path):
+    path = tmp_path / "x.json"
+    write_envelope(path, "word", {"vocab": {"a": 0}})
+    doc = json.loads(path.read_text())
+    assert doc["format"] == "tokprep" and doc["kind"] == "word" and doc["version"] == 1
+    assert read_envelope(path, ("word",))["vocab"] == {"a": 0}
+    with pytest.raises(TokenizerFileError, match="kind 'word', expected 'bpe'"):
+        read_envelope(path, ("bpe",))
+    path.write_text('{"format": "tokprep", "kind": "word", "version": 2}')
+    with pytest.raises(TokenizerFileError, match="version 2 is not supported"):
+        read_envelope(path, ("word",))
+    path.write_text('{"format": "other"}')
+    with pytest.raises(TokenizerFileError, match="not a tokprep file"):
+        read_envelope(path, ("word",))
+    path.write_text('{"format": "tokprep", "kind": "word", "kind": "bpe", "version": 1}')
+    with pytest.raises(TokenizerFileError, match="'kind' appears twice"):
+        read_envelope(path, ("word",))
+    path.write_text('{"format": "tokprep",\n "kind": }')
+    with pytest.raises(TokenizerFileError, match="line 2 column"):
+        read_envelope(path, ("word",))
