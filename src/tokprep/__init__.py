@@ -19,7 +19,7 @@ from tokprep.errors import (
     TokprepValueError,
     UnknownTokenError,
 )
-from tokprep.resolve import Tokenizer, load_tokenizer
+from tokprep.resolve import Tokenizer, load_tokenizer, tokenizer_identity
 
 __version__ = "0.1.0"
 
@@ -36,4 +36,5 @@ __all__ = [
     "UnknownTokenError",
     "__version__",
     "load_tokenizer",
+    "tokenizer_identity",
 ]

@@ -85,3 +85,40 @@ def _load_file(path: Path) -> Tokenizer:
         f"{path}: unknown tokenizer file type {path.suffix!r}; give a .tiktoken ranks file or a "
         "tokprep .json file (from `tokprep train` or save_vocab())"
     )
+
+
+def tokenizer_identity(tokenizer: Tokenizer) -> dict[str, Any]:
+    """A tokenizer's identity for manifests: its kind, `n_vocab` and a sha256 over its
+    canonical definition (pattern, then every token in ID order, then special tokens).
+
+    Two tokenizers that encode identically by construction get the same digest whatever their
+    backend: tiktoken's gpt2 and tokprep's `BPETokenizer.gpt2()` agree.
+    """
+    import hashlib
+
+    from tokprep.bpe.ranks import dump_tiktoken_bpe
+
+    digest = hashlib.sha256()
+    if hasattr(tokenizer, "mergeable_ranks") or hasattr(tokenizer, "_mergeable_ranks"):
+        kind = "bpe"
+        ranks = getattr(tokenizer, "mergeable_ranks", None) or tokenizer._mergeable_ranks
+        pattern = getattr(tokenizer, "pattern", None) or tokenizer._pat_str
+        specials = getattr(tokenizer, "special_tokens", None)
+        if not isinstance(specials, dict):
+            specials = tokenizer._special_tokens
+        body = dump_tiktoken_bpe(ranks)
+    elif hasattr(tokenizer, "str_to_int"):
+        kind = "word"
+        pattern = tokenizer.pattern
+        specials = dict(tokenizer.special_tokens)
+        body = "".join(
+            f"{index} {token!r}\n"
+            for token, index in sorted(tokenizer.str_to_int.items(), key=lambda x: x[1])
+        ).encode()
+    else:
+        return {"kind": type(tokenizer).__name__, "n_vocab": tokenizer.n_vocab, "sha256": None}
+    digest.update(f"tokprep-tokenizer {kind}\npattern {pattern!r}\n".encode())
+    digest.update(body)
+    for name, index in sorted(specials.items(), key=lambda item: item[1]):
+        digest.update(f"special {index} {name!r}\n".encode())
+    return {"kind": kind, "n_vocab": tokenizer.n_vocab, "sha256": digest.hexdigest()}
