@@ -58,3 +58,18 @@ def test_envelope_round_trip_and_checks(tmp_path):
     path.write_text('{"format": "tokprep",\n "kind": }')
     with pytest.raises(TokenizerFileError, match="line 2 column"):
         read_envelope(path, ("word",))
+
+
+def test_atomic_write_gives_new_files_the_usual_mode(tmp_path):
+    old = os.umask(0o022)
+    try:
+        path = tmp_path / "new.bin"
+        with atomic_write(path) as f:
+            f.write(b"x")
+        assert path.stat().st_mode & 0o777 == 0o644
+        path.chmod(0o600)
+        with atomic_write(path) as f:
+            f.write(b"y")
+        assert path.stat().st_mode & 0o777 == 0o600  # an existing file keeps its mode
+    finally:
+        os.umask(old)

@@ -12,12 +12,12 @@ import sys
 from collections.abc import Sequence
 
 from tokprep import __version__
-from tokprep.errors import TokprepValueError
 
 # Each module has `register(subparsers)`, which adds parsers whose `func(args) -> int` runs them.
 COMMAND_MODULES = (
     "tokprep.demo",
     "tokprep.bpe.cli",
+    "tokprep.dataloading.cli",
 )
 
 
@@ -38,7 +38,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except (TokprepValueError, OSError) as e:
+    except (ValueError, OSError) as e:  # bad input: tokprep's errors, tiktoken's, the OS's
         if isinstance(e, BrokenPipeError):  # `tokprep encode ... | head`
             return 0
         print(f"tokprep {args.command}: error: {e}", file=sys.stderr)

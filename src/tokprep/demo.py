@@ -95,6 +95,71 @@ def stage_gpt2(d: Demo) -> None:
     d.say(f"  unknown words become sub-words: {sample!r} -> {enc.encode(sample)} = {pieces}")
 
 
+def stage_embeddings(d: Demo) -> None:
+    import torch
+
+    from tokprep.embeddings import GPTEmbedding
+    from tokprep.errors import ArgumentValueError
+
+    # The loader's first batch: 8 windows of 4 IDs at stride 4 (each needs a next-token target).
+    rows = min(8, (len(d.gpt2_ids) - 1) // 4)
+    if rows < 1:
+        d.say("  the text is too short for one window of 4 tokens plus a target; skipped")
+        return
+    inputs = torch.tensor(d.gpt2_ids[: rows * 4]).view(rows, 4)
+    torch.manual_seed(123)
+    layer = GPTEmbedding(50257, 256, 4)  # GPT-2's n_vocab, the textbook's 256 dimensions
+    d.say("GPTEmbedding(vocab_size=50257, emb_dim=256, context_length=4), first batch:")
+    d.say(f"  token IDs:             {inputs.shape}")
+    d.say(f"  token embeddings:      {layer.tok_emb(inputs).shape}")
+    d.say(f"  positional embeddings: {layer.pos_emb(torch.arange(4)).shape}")
+    d.say(f"  input embeddings:      {layer(inputs).shape}  (token + positional)")
+    try:
+        layer(torch.tensor([[50257]]))
+    except ArgumentValueError as e:
+        d.say(f"  a bad ID is named, not an IndexError: {str(e).split('. ')[0]}")
+
+
+def stage_dataloader(d: Demo) -> None:
+    from tokprep.dataloading import GPTDataset, WindowLoader
+    from tokprep.errors import ArgumentValueError
+
+    # The textbook's example: batch_size=8, max_length=4, stride=4, no shuffling.
+    try:
+        dataset = GPTDataset(d.gpt2_ids, max_length=4, stride=4)  # the GPT-2 stage's IDs
+    except ArgumentValueError as e:
+        d.say(f"  skipped: {e}")
+        return
+    loader = WindowLoader(dataset, batch_size=8, shuffle=False, drop_last=len(dataset) >= 8)
+    inputs, targets = next(iter(loader))
+    d.say(f"{dataset!r}; {len(loader)} batches of 8; the first:")
+    d.say("  inputs:\n    " + str(inputs).replace("\n", "\n    "))
+    d.say("  targets (inputs shifted by one token):\n    " + str(targets).replace("\n", "\n    "))
+
+
+def stage_bpe(d: Demo) -> None:
+    from tokprep.bpe import BPETokenizer, tiktoken_gpt2
+
+    ours, theirs = BPETokenizer.gpt2(), tiktoken_gpt2()
+    timings = {}
+    for label, encode in (
+        ("tiktoken", lambda: theirs.encode_ordinary(d.text)),
+        ("tokprep, cold", lambda: ours.encode_ordinary(d.text)),
+        ("tokprep, warm", lambda: ours.encode_ordinary(d.text)),
+    ):
+        start = time.perf_counter()
+        timings[label] = (encode(), time.perf_counter() - start)
+    reference = timings["tiktoken"][0]
+    same = all(ids == reference for ids, _ in timings.values())
+    d.say(
+        f"tokprep BPETokenizer.gpt2() gives {'the same' if same else 'DIFFERENT'} "
+        f"{len(reference):,} IDs as tiktoken on the text:"
+    )
+    base = timings["tiktoken"][1]
+    for label, (_, seconds) in timings.items():
+        d.say(f"  {label:14s} {seconds * 1000:7.1f} ms  ({seconds / base:.2f}x tiktoken)")
+
+
 STAGES: list[tuple[str, Callable[[Demo], None]]] = [
     ("text", stage_text),
     ("word tokens", stage_words),
@@ -102,6 +167,9 @@ STAGES: list[tuple[str, Callable[[Demo], None]]] = [
     ("V1: unknown words", stage_v1),
     ("V2: <|unk|> and <|endoftext|>", stage_v2),
     ("GPT-2 BPE", stage_gpt2),
+    ("tokprep's pure-Python BPE vs tiktoken", stage_bpe),
+    ("DataLoader", stage_dataloader),
+    ("embeddings", stage_embeddings),
 ]
 
 

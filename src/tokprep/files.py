@@ -60,6 +60,8 @@ def atomic_write(path: PathLike, mode: str = "wb") -> Iterator[IO[Any]]:
     directory = path.parent if str(path.parent) else Path(".")
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     try:
+        # mkstemp makes the file private (0600); give it the mode a plain open() would.
+        os.chmod(tmp_name, _default_mode(path))
         encoding = None if mode == "wb" else "utf-8"
         newline = None if mode == "wb" else "\n"
         with os.fdopen(fd, mode, encoding=encoding, newline=newline) as f:
@@ -72,6 +74,16 @@ def atomic_write(path: PathLike, mode: str = "wb") -> Iterator[IO[Any]]:
             os.unlink(tmp_name)
         raise
     _fsync_directory(directory)
+
+
+def _default_mode(path: Path) -> int:
+    """The existing file's mode, or 0666 less the process umask for a new file."""
+    try:
+        return path.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 def _fsync_directory(directory: Path) -> None:

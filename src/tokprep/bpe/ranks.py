@@ -69,9 +69,10 @@ def parse_tiktoken_bpe(data: bytes, source: str) -> tuple[dict[bytes, int], dict
     ranks: dict[bytes, int] = {}
     lines: dict[bytes, int] = {}
     seen_ranks: dict[int, int] = {}
-    for number, line in enumerate(data.splitlines(), start=1):
-        if not line.strip():
+    for number, raw in enumerate(data.splitlines(), start=1):
+        if not raw.strip():
             continue
+        line = raw.decode("utf-8", "replace")  # for messages and parsing; tokens are base64
         fields = line.split()
         if len(fields) != 2:
             raise TokenizerFileError(
@@ -79,7 +80,7 @@ def parse_tiktoken_bpe(data: bytes, source: str) -> tuple[dict[bytes, int], dict
             )
         encoded, rank_text = fields
         try:
-            token = base64.b64decode(encoded, validate=True)
+            token = base64.b64decode(encoded.encode("ascii", "replace"), validate=True)
         except (binascii.Error, ValueError):
             raise TokenizerFileError(
                 f"{source}, line {number}: {encoded[:60]!r} is not valid base64"

@@ -1,0 +1,1 @@
+"""Measurements behind `tokprep bench`: pure functions that time one thing and return numbers."""

@@ -1,0 +1,577 @@
+"""`BPETokenizer`: a byte-level BPE encoder/decoder in pure Python, with tiktoken's API.
+
+Encoding text is three steps:
+
+1. special tokens: text that spells one is refused unless allowed (tiktoken's rule), and the
+   allowed ones cut the text into ordinary stretches (`tokprep.special`);
+2. pre-tokenization: each stretch is cut into pieces by the pattern (`tokprep.bpe.pretokenize`);
+3. each piece's UTF-8 bytes become token IDs: a piece that is itself a token is that token
+   (tiktoken's shortcut, so results match it), any other is merged pair by pair
+   (`tokprep.bpe.merge`). Results are kept in a bounded cache, so a long-lived encoder mostly
+   looks pieces up.
+
+With GPT-2's ranks (`BPETokenizer.gpt2()`) the IDs equal tiktoken's `gpt2` on any text; with any
+other ranks they equal tiktoken running those ranks (`to_tiktoken()`).
+"""
+
+from __future__ import annotations
+
+import codecs
+from collections.abc import Iterable, Mapping, Sequence
+from itertools import islice
+from pathlib import Path
+from types import MappingProxyType
+from typing import TYPE_CHECKING
+
+import regex
+
+from tokprep.bpe.merge import bpe_merge
+from tokprep.bpe.patterns import resolve_pattern
+from tokprep.bpe.pretokenize import splitter
+from tokprep.bpe.ranks import (
+    ENDOFTEXT,
+    GPT2_EOT,
+    GPT2_PATTERN,
+    _gpt2_ranks,
+    read_tiktoken_file,
+    validate_ranks,
+)
+from tokprep.errors import ArgumentValueError, InvalidTokenError, TokenizerFileError, require_str
+from tokprep.files import PathLike, read_envelope, write_envelope
+from tokprep.special import AllowedSpecial, check_special, split_special
+
+if TYPE_CHECKING:
+    import tiktoken
+
+#: How many pieces the encoder remembers; the oldest quarter is dropped when full.
+CACHE_SIZE = 1 << 17
+#: Longer pieces are encoded but not remembered (they rarely repeat and would pin memory).
+CACHE_PIECE_LIMIT = 256
+
+_MISSES_BEFORE_BULK = 32
+
+_SURROGATE = regex.compile(r"[\ud800-\udfff]")
+
+
+def _fix_surrogates(text: str) -> str:
+    """tiktoken's policy for text that is not valid Unicode: lone surrogates become U+FFFD (a
+    high + low surrogate pair, as Python can hold, becomes the character it encodes)."""
+    if text.isascii() or _SURROGATE.search(text) is None:
+        return text
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
+class BPETokenizer:
+    """Byte-level BPE from mergeable ranks, a split pattern and special tokens.
+
+    `mergeable_ranks` maps each token's bytes to its rank (= ID); `pattern` is a regex or a
+    preset name (`gpt2`, `cl100k`, `o200k`); `special_tokens` maps special-token text to IDs
+    that must not collide with ranks. The ranks are validated (see `tokprep.bpe.ranks`).
+    """
+
+    def __init__(
+        self,
+        mergeable_ranks: Mapping[bytes, int],
+        pattern: str = GPT2_PATTERN,
+        special_tokens: Mapping[str, int] | None = None,
+        *,
+        name: str = "bpe",
+        _validated: bool = False,
+    ) -> None:
+        if not isinstance(mergeable_ranks, Mapping):
+            raise TypeError(
+                "mergeable_ranks must be a dict of bytes -> int, "
+                f"got {type(mergeable_ranks).__name__}"
+            )
+        specials = dict(special_tokens or {})
+        for text in specials:
+            require_str("special token", text)
+        if not _validated:
+            validate_ranks(mergeable_ranks, f"tokenizer {name!r}", special_tokens=specials)
+        pattern = resolve_pattern(pattern)
+        try:
+            self._splitter = splitter(pattern)
+        except regex.error as e:
+            raise ArgumentValueError(f"pattern {pattern!r} is not a valid regex: {e}") from None
+        self.name = name
+        self._ranks: dict[bytes, int] = (
+            mergeable_ranks if isinstance(mergeable_ranks, dict) else dict(mergeable_ranks)
+        )
+        self._special_tokens = specials
+        self._n_vocab = max([len(self._ranks) - 1, *specials.values()]) + 1
+        # Decoding table indexed by ID; None marks IDs that name no token (gaps before specials).
+        table: list[bytes | None] = [None] * self._n_vocab
+        for token, rank in self._ranks.items():
+            table[rank] = token
+        for text, index in specials.items():
+            table[index] = text.encode("utf-8")
+        self._decode_table = table
+        self._cache: dict[str, list[int]] = {}
+        # The merge that made each learned token, when known (training, or a tokprep file);
+        # otherwise recovered from the ranks when needed.
+        self._merges: list[tuple[bytes, bytes]] | None = None
+
+    # --- constructors ---------------------------------------------------------------------
+    @classmethod
+    def gpt2(cls) -> BPETokenizer:
+        """GPT-2's tokenizer from the ranks shipped with tokprep (hash-checked, no network)."""
+        return cls(
+            _gpt2_ranks(),
+            GPT2_PATTERN,
+            {ENDOFTEXT: GPT2_EOT},
+            name="gpt2",
+            _validated=True,  # the sha256 pins a file whose validity is a test
+        )
+
+    @classmethod
+    def from_tiktoken_file(
+        cls,
+        path: PathLike,
+        *,
+        expected_sha256: str | None = None,
+        pattern: str = GPT2_PATTERN,
+        special_tokens: Mapping[str, int] | None = None,
+        name: str | None = None,
+    ) -> BPETokenizer:
+        """Ranks from a `.tiktoken` file (checked against `expected_sha256` when given).
+
+        A `.tiktoken` file holds no special tokens: by default `<|endoftext|>` takes the ID just
+        after the last rank, as in GPT-2 and in tokprep's trainer; pass `special_tokens` to
+        choose (`{}` for none).
+        """
+        ranks = read_tiktoken_file(path, expected_sha256=expected_sha256)
+        if special_tokens is None:
+            special_tokens = {ENDOFTEXT: len(ranks)}
+        try:
+            return cls(
+                ranks,
+                pattern,
+                special_tokens,
+                name=name or Path(path).stem,
+                _validated=not special_tokens,
+            )
+        except ArgumentValueError as e:
+            raise TokenizerFileError(f"{path}: {e}") from None
+
+    @classmethod
+    def from_gpt2_files(cls, encoder_json: PathLike, vocab_bpe: PathLike) -> BPETokenizer:
+        """GPT-2's original format: `encoder.json` (token -> ID) and `vocab.bpe` (merges)."""
+        from tokprep.bpe.gpt2_files import read_gpt2_files
+
+        ranks, specials = read_gpt2_files(encoder_json, vocab_bpe)
+        return cls(ranks, GPT2_PATTERN, specials, name=Path(encoder_json).stem)
+
+    @classmethod
+    def from_tiktoken(cls, encoding: tiktoken.Encoding) -> BPETokenizer:
+        """The same ranks, pattern and special tokens as a tiktoken `Encoding`."""
+        return cls(
+            encoding._mergeable_ranks,
+            encoding._pat_str,
+            encoding._special_tokens,
+            name=encoding.name,
+        )
+
+    @classmethod
+    def train(
+        cls,
+        data: str | Iterable[str] | PathLike | Iterable[PathLike],
+        vocab_size: int,
+        *,
+        pattern: str = "gpt2",
+        special_tokens: Sequence[str] | None = None,
+        min_frequency: int = 0,
+        progress: bool | None = None,
+        name: str = "trained",
+    ) -> BPETokenizer:
+        """Learn a vocabulary of `vocab_size` IDs (256 bytes + merges + special tokens) from
+        `data`: a text, an iterable of documents, or file paths. The merges are Hugging Face
+        `BpeTrainer`'s, exactly (see `tokprep.bpe.train`)."""
+        from tokprep.bpe.train import train_bpe
+
+        result = train_bpe(
+            data,
+            vocab_size,
+            pattern=pattern,
+            special_tokens=special_tokens,
+            min_frequency=min_frequency,
+            progress=progress,
+        )
+        tokenizer = cls(result.ranks, result.pattern, result.special_tokens, name=name)
+        tokenizer._merges = list(result.merges)
+        return tokenizer
+
+    @property
+    def merges(self) -> list[tuple[bytes, bytes]]:
+        """The two tokens each learned token was made of, in rank order (`merges[i]` made
+        rank 256 + i)."""
+        if self._merges is None:
+            from tokprep.bpe.export import merges_from_ranks
+
+            self._merges = merges_from_ranks(self._ranks)
+        return list(self._merges)
+
+    def to_tiktoken(self, name: str | None = None) -> tiktoken.Encoding:
+        """A tiktoken `Encoding` with the same ranks, pattern and special tokens."""
+        import tiktoken
+
+        return tiktoken.Encoding(
+            name=name or self.name,
+            pat_str=self.pattern,
+            mergeable_ranks=dict(self._ranks),
+            special_tokens=dict(self._special_tokens),
+        )
+
+    # --- properties (tiktoken's names) -----------------------------------------------------
+    @property
+    def pattern(self) -> str:
+        return self._splitter.pattern
+
+    @property
+    def mergeable_ranks(self) -> Mapping[bytes, int]:
+        """Read-only view of token bytes -> rank."""
+        return MappingProxyType(self._ranks)
+
+    @property
+    def special_tokens(self) -> Mapping[str, int]:
+        """Read-only view of special-token text -> ID."""
+        return MappingProxyType(self._special_tokens)
+
+    @property
+    def special_tokens_set(self) -> set[str]:
+        return set(self._special_tokens)
+
+    @property
+    def n_vocab(self) -> int:
+        """One more than the largest ID."""
+        return self._n_vocab
+
+    @property
+    def max_token_value(self) -> int:
+        return self._n_vocab - 1
+
+    @property
+    def eot_token(self) -> int | None:
+        """The ID of `<|endoftext|>`, or None if this vocabulary has no such token."""
+        return self._special_tokens.get(ENDOFTEXT)
+
+    def __repr__(self) -> str:
+        return f"<BPETokenizer {self.name!r} n_vocab={self._n_vocab}>"
+
+    # --- encoding ---------------------------------------------------------------------------
+    def encode_ordinary(self, text: str) -> list[int]:
+        """Encode `text`, treating any special-token spelling as ordinary text."""
+        require_str("text", text)
+        return self._encode_pieces(self._splitter.split(_fix_surrogates(text)))
+
+    def encode(
+        self,
+        text: str,
+        *,
+        allowed_special: AllowedSpecial = frozenset(),
+        disallowed_special: AllowedSpecial = "all",
+    ) -> list[int]:
+        """Encode `text`. Special-token spellings are refused unless allowed (tiktoken's rule:
+        `allowed_special` become special IDs, `disallowed_special` raise
+        `DisallowedSpecialTokenError`, the rest are ordinary text)."""
+        require_str("text", text)
+        allowed = check_special(text, self._special_tokens, allowed_special, disallowed_special)
+        text = _fix_surrogates(text)
+        if not allowed:
+            return self._encode_pieces(self._splitter.split(text))
+        ids: list[int] = []
+        for part, is_special in split_special(text, allowed):
+            if is_special:
+                ids.append(self._special_tokens[part])
+            else:
+                ids += self._encode_pieces(self._splitter.split(part))
+        return ids
+
+    def encode_ordinary_batch(
+        self, texts: Sequence[str], *, num_threads: int = 8
+    ) -> list[list[int]]:
+        """`encode_ordinary` on each text. `num_threads` is accepted for tiktoken compatibility;
+        pure Python holds the GIL, so texts are encoded one after another."""
+        return [self.encode_ordinary(text) for text in texts]
+
+    def encode_batch(
+        self,
+        texts: Sequence[str],
+        *,
+        num_threads: int = 8,
+        allowed_special: AllowedSpecial = frozenset(),
+        disallowed_special: AllowedSpecial = "all",
+    ) -> list[list[int]]:
+        """`encode` on each text (see `encode_ordinary_batch` about `num_threads`)."""
+        if isinstance(texts, str):
+            raise TypeError("encode_batch takes a list of texts; use encode() for one text")
+        return [
+            self.encode(t, allowed_special=allowed_special, disallowed_special=disallowed_special)
+            for t in texts
+        ]
+
+    def encode_bytes(self, data: bytes) -> list[int]:
+        """Encode raw bytes that may not be valid UTF-8; `decode_bytes` gives them back exactly.
+
+        Valid UTF-8 encodes exactly as `encode_ordinary(data.decode())`. Each byte that is not
+        part of valid UTF-8 is pre-tokenized like a punctuation character (it is read as the
+        lone surrogate U+DC80 + byte, Python's "surrogateescape"), so invalid bytes group with
+        neighbouring symbols, and BPE then runs on the piece's original bytes.
+        Special tokens are never recognised here.
+        """
+        if not isinstance(data, bytes | bytearray | memoryview):
+            raise TypeError(f"encode_bytes takes bytes, got {type(data).__name__}")
+        text = bytes(data).decode("utf-8", "surrogateescape")
+        return self._encode_pieces(self._splitter.split(text))
+
+    def _encode_pieces(self, pieces: list[str]) -> list[int]:
+        # The hot loop looks every piece up in the cache in C (map). A miss raises KeyError
+        # naming the piece, which is encoded and remembered, and the loop resumes after it.
+        # Past a few misses (a cold cache), the rest goes through `_encode_many` instead.
+        cache = self._cache
+        ids: list[int] = []
+        extend = ids.extend
+        remaining = iter(pieces)
+        for _ in range(_MISSES_BEFORE_BULK):
+            try:
+                for piece_ids in map(cache.__getitem__, remaining):
+                    extend(piece_ids)
+                return ids
+            except KeyError as missing:
+                piece = missing.args[0]
+                piece_ids = self._encode_piece(piece)
+                self._remember({piece: piece_ids})
+                extend(piece_ids)
+        extend(self._encode_many(list(remaining)))
+        return ids
+
+    def _encode_many(self, pieces: list[str]) -> list[int]:
+        """Encode each distinct new piece once, then look every piece up."""
+        cache = self._cache
+        distinct = set(pieces)
+        new = {piece: self._encode_piece(piece) for piece in distinct.difference(cache)}
+        known = {piece: cache[piece] for piece in distinct.intersection(cache)} if new else {}
+        self._remember(new)
+        if distinct <= cache.keys():
+            table = cache
+        else:  # too long or too many to remember (the cache dropped some): a table for this call
+            table = {**known, **new}
+        ids: list[int] = []
+        extend = ids.extend
+        for piece_ids in map(table.__getitem__, pieces):
+            extend(piece_ids)
+        return ids
+
+    def _remember(self, encoded: dict[str, list[int]]) -> None:
+        """Add pieces to the bounded cache, dropping the oldest quarter when it is full."""
+        cache = self._cache
+        if len(cache) + len(encoded) > CACHE_SIZE:
+            for old in list(islice(cache, CACHE_SIZE // 4)):
+                del cache[old]
+        room = CACHE_SIZE - len(cache)
+        for piece, piece_ids in islice(encoded.items(), max(room, 0)):
+            if len(piece) <= CACHE_PIECE_LIMIT:
+                cache[piece] = piece_ids
+
+    def _encode_piece(self, piece: str) -> list[int]:
+        data = piece.encode("utf-8", "surrogateescape")
+        rank = self._ranks.get(data)
+        if rank is not None:  # a piece that is itself a token (tiktoken's shortcut)
+            return [rank]
+        return bpe_merge(data, self._ranks)
+
+    # --- decoding ---------------------------------------------------------------------------
+    def decode_bytes(self, tokens: Iterable[int]) -> bytes:
+        """The bytes of `tokens` joined. Bad IDs raise `InvalidTokenError`; non-integers
+        (bools and floats included) raise `TypeError`."""
+        tokens = tokens if isinstance(tokens, list) else list(tokens)
+        table = self._decode_table
+        # Fast path, all in C; any problem (a bool, a float, a negative ID wrapping around the
+        # list, an out-of-range ID or a gap) is found and named by the slow path.
+        if set(map(type, tokens)) <= {int} and (
+            not tokens or (min(tokens) >= 0 and max(tokens) < len(table))
+        ):
+            try:
+                return b"".join(map(table.__getitem__, tokens))
+            except TypeError:
+                pass
+        for token in tokens:
+            self.decode_single_token_bytes(token)
+        return b"".join(map(table.__getitem__, tokens))  # pragma: no cover (unreachable)
+
+    def decode(self, tokens: Iterable[int], errors: str = "replace") -> str:
+        """Decode to text. Token boundaries need not fall on character boundaries; invalid
+        UTF-8 is handled by `errors` ("replace" puts U+FFFD, as tiktoken does)."""
+        return self.decode_bytes(tokens).decode("utf-8", errors)
+
+    def decode_single_token_bytes(self, token: int) -> bytes:
+        """The bytes of one token."""
+        if isinstance(token, bool) or not hasattr(token, "__index__"):
+            raise TypeError(f"token IDs must be ints, got {type(token).__name__} {token!r}")
+        token = token.__index__()
+        if 0 <= token < self._n_vocab:
+            value = self._decode_table[token]
+            if value is not None:
+                return value
+        raise InvalidTokenError(
+            f"token ID {token} is not in this vocabulary of {self._n_vocab} IDs (0.."
+            f"{self._n_vocab - 1}{', with gaps' if None in self._decode_table else ''}); "
+            "was it made by a different tokenizer?",
+            token,
+        )
+
+    def decode_tokens_bytes(self, tokens: Iterable[int]) -> list[bytes]:
+        """The bytes of each token, separately."""
+        return [self.decode_single_token_bytes(t) for t in tokens]
+
+    def decode_with_offsets(self, tokens: Iterable[int]) -> tuple[str, list[int]]:
+        """The text and, per token, the character offset where it starts (tiktoken's rule: a
+        token that starts inside a character gets that character's offset). Strict UTF-8."""
+        pieces = self.decode_tokens_bytes(tokens)
+        offsets = []
+        length = 0
+        for piece in pieces:
+            starts_mid_character = 0x80 <= piece[0] < 0xC0
+            offsets.append(max(0, length - starts_mid_character))
+            # Characters = bytes that are not UTF-8 continuation bytes.
+            length += sum(1 for byte in piece if not 0x80 <= byte < 0xC0)
+        return b"".join(pieces).decode("utf-8", "strict"), offsets
+
+    def stream_decoder(self, errors: str = "replace") -> StreamDecoder:
+        """An incremental decoder: feed IDs as they are generated, get whole characters."""
+        return StreamDecoder(self, errors)
+
+    # --- files ------------------------------------------------------------------------------
+    def save(self, path: PathLike) -> None:
+        """Write a tokprep `bpe` JSON file (atomically): name, pattern, special tokens, every
+        token in rank order and the merges, both as readable text (see `_show_bytes`)."""
+        write_envelope(
+            path,
+            "bpe",
+            {
+                "name": self.name,
+                "pattern": self.pattern,
+                "special_tokens": self._special_tokens,
+                "ranks": [_show_bytes(token) for token in self._decode_table[: len(self._ranks)]],
+                "merges": [[_show_bytes(a), _show_bytes(b)] for a, b in self.merges],
+            },
+        )
+
+    def save_tiktoken(self, path: PathLike) -> None:
+        """Write the ranks as a `.tiktoken` file (special tokens are not part of that format)."""
+        from tokprep.bpe.export import write_tiktoken_file
+
+        write_tiktoken_file(self._ranks, path)
+
+    def save_gpt2_files(self, directory: PathLike) -> tuple[Path, Path]:
+        """Write GPT-2's `encoder.json` and `vocab.bpe` into `directory`."""
+        from tokprep.bpe.gpt2_files import write_gpt2_files
+
+        return write_gpt2_files(self._ranks, self._special_tokens, directory)
+
+    def save_hf_tokenizer_json(self, path: PathLike) -> None:
+        """Write a Hugging Face `tokenizer.json` (for `tokenizers` and `transformers`)."""
+        from tokprep.bpe.export import write_hf_tokenizer_json
+
+        write_hf_tokenizer_json(
+            self._ranks, self.pattern, self._special_tokens, path, merges=self.merges
+        )
+
+    @classmethod
+    def load(cls, path: PathLike) -> BPETokenizer:
+        """Read a tokprep `bpe` JSON file (validated; errors name the file)."""
+        document = read_envelope(path, ("bpe",))
+        ranks_field, pattern = document.get("ranks"), document.get("pattern")
+        specials, merges_field = document.get("special_tokens", {}), document.get("merges", [])
+        if not (
+            isinstance(ranks_field, list)
+            and isinstance(pattern, str)
+            and isinstance(specials, dict)
+            and isinstance(merges_field, list)
+        ):
+            raise TokenizerFileError(
+                f'{path}: a tokprep "bpe" file needs "pattern" (a string), "ranks" (a list of '
+                'tokens in rank order), "special_tokens" (an object) and "merges" (a list)'
+            )
+        try:
+            ranks = {_read_bytes(text): rank for rank, text in enumerate(ranks_field)}
+            merges = [(_read_bytes(a), _read_bytes(b)) for a, b in merges_field]
+            if len(ranks) != len(ranks_field):
+                raise ValueError('a token appears twice in "ranks"')
+            tokenizer = cls(ranks, pattern, specials, name=str(document.get("name", "bpe")))
+        except (TypeError, ValueError) as e:
+            raise TokenizerFileError(f"{path}: {e}") from None
+        tokens = tokenizer._decode_table
+        if merges:
+            if len(merges) != len(ranks) - 256 or any(
+                a + b != tokens[256 + i] for i, (a, b) in enumerate(merges)
+            ):
+                raise TokenizerFileError(
+                    f'{path}: "merges" does not match "ranks" (merge i must make the token of '
+                    'rank 256 + i); fix the file or delete "merges" to recover them'
+                )
+            tokenizer._merges = merges
+        return tokenizer
+
+
+def _show_bytes(token: bytes) -> str:
+    """A token as readable text: UTF-8 as it is, backslashes doubled, and bytes that are not
+    valid UTF-8 written as \\xNN. `_read_bytes` reverses it exactly."""
+    out = []
+    text = token.decode("utf-8", "surrogateescape")
+    for char in text:
+        if "\udc80" <= char <= "\udcff":
+            out.append(f"\\x{ord(char) - 0xDC00:02x}")
+        elif char == "\\":
+            out.append("\\\\")
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def _read_bytes(text: str) -> bytes:
+    if not isinstance(text, str):
+        raise TypeError(f"tokens must be strings, got {text!r}")
+    out = bytearray()
+    i = 0
+    while i < len(text):
+        char = text[i]
+        if char == "\\":
+            if text.startswith("\\\\", i):
+                out += b"\\"
+                i += 2
+                continue
+            if text.startswith("\\x", i) and len(text) >= i + 4:
+                out.append(int(text[i + 2 : i + 4], 16))
+                i += 4
+                continue
+            raise ValueError(f"bad escape in token {text!r}")
+        out += char.encode("utf-8")
+        i += 1
+    return bytes(out)
+
+
+class StreamDecoder:
+    """Decodes IDs as they arrive and returns only whole characters.
+
+    A token may end in the middle of a multi-byte character; those bytes wait for the next
+    token, so the text never shows a U+FFFD where a character is only incomplete. `flush()`
+    ends the stream (incomplete bytes then follow `errors`).
+    """
+
+    def __init__(self, tokenizer: BPETokenizer, errors: str = "replace") -> None:
+        self._tokenizer = tokenizer
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors)
+
+    def feed(self, tokens: int | Iterable[int]) -> str:
+        """Add one ID or several; return the text that is now complete."""
+        tokens = [tokens] if isinstance(tokens, int) and not isinstance(tokens, bool) else tokens
+        return self._decoder.decode(self._tokenizer.decode_bytes(tokens))
+
+    def flush(self) -> str:
+        """End the stream; return what is left (U+FFFD for an incomplete character)."""
+        return self._decoder.decode(b"", final=True)
+
+    @property
+    def pending_bytes(self) -> bytes:
+        """Bytes held back because they do not yet form a whole character."""
+        return self._decoder.getstate()[0]
