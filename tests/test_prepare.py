@@ -20,15 +20,16 @@ from hypothesis import strategies as st
 
 from conftest import ROOT, corpus, corpus_path
 from tokprep.bpe import tiktoken_gpt2
-from tokprep.bpe.patterns import CL100K_PATTERN, GPT2_PATTERN, O200K_PATTERN
+from tokprep.bpe.patterns import (
+    CL100K_PATTERN,
+    GPT2_ORIGINAL_PATTERN,
+    GPT2_PATTERN,
+    O200K_PATTERN,
+)
+from tokprep.bpe.pretokenize import last_safe_cut, safe_cut_regex
 from tokprep.cli import main
 from tokprep.dataloading import load_tokens, prepare, read_header, read_manifest, safe_chunks
-from tokprep.dataloading.prepare import (
-    GPT2_LEGACY_PATTERN,
-    SAFE_CUT_PATTERNS,
-    is_validation_document,
-    last_safe_cut,
-)
+from tokprep.dataloading.prepare import is_validation_document
 from tokprep.dataloading.tokfile import HEADER_BYTES, file_sha256
 from tokprep.errors import ArgumentValueError, DatasetFormatError, TextInputError
 from tokprep.resolve import tokenizer_identity
@@ -46,21 +47,24 @@ ALPHABET = (
 texts = st.text(alphabet=ALPHABET, max_size=80)
 
 
-def safe_cut_positions(text: str) -> list[int]:
-    """Every cut the rule allows: after "X\\n" or before " " in "X\\nY" / "X Y", X and Y
-    non-whitespace. Written independently of `last_safe_cut`, which finds only the last."""
+WHITE_SPACE = regex.compile(r"\s")  # Unicode White_Space, what the patterns' \s means
+
+
+def safe_cut_positions(text: str, *, newline: bool = True) -> list[int]:
+    """Every cut the rule allows: before " " in "X Y" and (with `newline`) after "X\\n" in
+    "X\\nY", X and Y non-whitespace. Written independently of tokprep's cut regexes."""
     cuts = []
     for i in range(1, len(text) - 1):
-        if not text[i - 1].isspace() and not text[i + 1].isspace():
+        if not WHITE_SPACE.match(text[i - 1]) and not WHITE_SPACE.match(text[i + 1]):
             if text[i] == " ":
                 cuts.append(i)
-            elif text[i] == "\n":
+            elif text[i] == "\n" and newline:
                 cuts.append(i + 1)
     return cuts
 
 
-def cut_everywhere_safe(text: str) -> list[str]:
-    bounds = [0, *safe_cut_positions(text), len(text)]
+def cut_everywhere_safe(text: str, *, newline: bool = True) -> list[str]:
+    bounds = [0, *safe_cut_positions(text, newline=newline), len(text)]
     return [text[a:b] for a, b in itertools.pairwise(bounds)]
 
 
@@ -76,37 +80,46 @@ def blocks_of(text: str, size: int) -> list[str]:
 # --- the safe-cut rule, proven on the regexes ---------------------------------------------------
 
 
-@pytest.mark.parametrize("pattern", [GPT2_PATTERN, GPT2_LEGACY_PATTERN, CL100K_PATTERN])
+@pytest.mark.parametrize(
+    ("pattern", "newline"),
+    [
+        (GPT2_PATTERN, True),
+        (GPT2_ORIGINAL_PATTERN, True),
+        (CL100K_PATTERN, True),
+        (O200K_PATTERN, False),
+    ],
+)
 @given(text=texts)
-def test_safe_cuts_never_change_the_pieces(pattern, text):
-    assert pattern in SAFE_CUT_PATTERNS
+def test_safe_cuts_never_change_the_pieces(pattern, newline, text):
+    cuts = safe_cut_regex(pattern)
+    assert [m.start() for m in cuts.finditer(text)] == safe_cut_positions(text, newline=newline)
     whole = regex.findall(pattern, text)
-    pieces = [p for part in cut_everywhere_safe(text) for p in regex.findall(pattern, part)]
-    assert pieces == whole
+    parts = cut_everywhere_safe(text, newline=newline)
+    assert [p for part in parts for p in regex.findall(pattern, part)] == whole
 
 
-def test_o200k_is_not_safe_and_not_streamed():
-    # o200k's ` ?[^\s\p{L}\p{N}]+[\r\n/]*` joins "!\n/" into one piece, across the cut.
+def test_o200k_gets_no_newline_cut():
+    # o200k's ` ?[^\s\p{L}\p{N}]+[\r\n/]*` joins "!\n/" into one piece, across that cut.
     text = "a!\n/b"
     assert cut_everywhere_safe(text) == ["a!\n", "/b"]
     whole = regex.findall(O200K_PATTERN, text)
     assert whole != [p for part in ["a!\n", "/b"] for p in regex.findall(O200K_PATTERN, part)]
-    assert O200K_PATTERN not in SAFE_CUT_PATTERNS
+    assert list(safe_cut_regex(O200K_PATTERN).finditer(text)) == []
 
 
 @given(text=texts, size=st.integers(1, 30))
 def test_safe_chunks_rejoin_to_the_text_and_encode_identically(text, size):
-    chunks = list(safe_chunks(blocks_of(text, size)))
+    chunks = list(safe_chunks(blocks_of(text, size), GPT2_PATTERN))
     assert "".join(chunks) == text
     ends = [len("".join(chunks[: k + 1])) for k in range(len(chunks) - 1)]
     assert set(ends) <= set(safe_cut_positions(text))
-    assert last_safe_cut(text) == max(safe_cut_positions(text), default=-1)
+    assert last_safe_cut(text, GPT2_PATTERN) == max(safe_cut_positions(text), default=-1)
     assert [t for c in chunks for t in ENC.encode_ordinary(c)] == ENC.encode_ordinary(text)
 
 
 def test_safe_chunks_cut_real_text_into_many_pieces():
     text = corpus("tinyshakespeare")
-    chunks = list(safe_chunks(blocks_of(text, 4096)))
+    chunks = list(safe_chunks(blocks_of(text, 4096), GPT2_PATTERN))
     assert "".join(chunks) == text
     assert len(chunks) > 250
     assert max(len(c) for c in chunks) < 4096 + 100

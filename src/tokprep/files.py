@@ -13,7 +13,7 @@ import contextlib
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -30,11 +30,43 @@ def decode_utf8(data: bytes, source: str) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as e:
-        bad = data[e.start : e.end]
-        raise TextInputError(
-            f"{source}: invalid UTF-8 at byte offset {e.start} (bytes {bad!r}: {e.reason}). "
-            "tokprep reads text as UTF-8; re-encode the file, e.g. `iconv -f LATIN1 -t UTF-8`."
-        ) from None
+        raise utf8_error(source, e.start, data[e.start : e.end], e.reason) from None
+
+
+def utf8_error(source: str, offset: int, bad: bytes, reason: str) -> TextInputError:
+    """The error for bytes that are not UTF-8: names the source, the byte offset and a fix."""
+    return TextInputError(
+        f"{source}: invalid UTF-8 at byte offset {offset} (bytes {bad!r}: {reason}). "
+        "tokprep reads text as UTF-8; re-encode the file, e.g. `iconv -f LATIN1 -t UTF-8`."
+    )
+
+
+def read_text_blocks(
+    f: IO[bytes], source: str, block: int, on_read: Callable[[int], Any] | None = None
+) -> Iterator[str]:
+    """Decode a binary stream in blocks; a character split across two blocks is carried over.
+
+    Invalid UTF-8 raises `TextInputError` with the absolute byte offset in the file.
+    """
+    carry, offset = b"", 0
+    while True:
+        data = f.read(block)
+        if on_read is not None:
+            on_read(len(data))
+        final = not data
+        buf = carry + data if carry else data
+        try:
+            text, carry = buf.decode("utf-8"), b""
+        except UnicodeDecodeError as e:
+            truncated = e.reason == "unexpected end of data" and e.end == len(buf)
+            if final or not truncated:
+                raise utf8_error(source, offset + e.start, buf[e.start : e.end], e.reason) from None
+            text, carry = buf[: e.start].decode("utf-8"), buf[e.start :]
+        offset += len(buf) - len(carry)
+        if text:
+            yield text
+        if final:
+            return
 
 
 def read_text(path: PathLike, *, allow_empty: bool = False) -> str:

@@ -9,6 +9,11 @@ from __future__ import annotations
 
 from tokprep.bpe.ranks import GPT2_PATTERN
 
+#: GPT-2's pattern as first published; it splits every text as GPT2_PATTERN does.
+GPT2_ORIGINAL_PATTERN = (
+    r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
+)
+
 #: GPT-4's (cl100k_base): case-insensitive contractions, digits in groups of at most three.
 CL100K_PATTERN = (
     r"""'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}++|\p{N}{1,3}+| ?[^\s\p{L}\p{N}]++[\r\n]*+"""

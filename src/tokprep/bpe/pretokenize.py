@@ -20,10 +20,16 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Iterable, Iterator
 
 import regex
 
-from tokprep.bpe.patterns import CL100K_PATTERN, GPT2_PATTERN, O200K_PATTERN
+from tokprep.bpe.patterns import (
+    CL100K_PATTERN,
+    GPT2_ORIGINAL_PATTERN,
+    GPT2_PATTERN,
+    O200K_PATTERN,
+)
 
 # The Unicode White_Space characters: what `\s` means to tiktoken and to `regex`.
 WHITESPACE = frozenset(
@@ -94,6 +100,7 @@ _NEWLINE_CUT = rf"(?<=[^{_WHITESPACE_CLASS}]\n)(?=[^{_WHITESPACE_CLASS}])"
 _SPACE_CUT = rf"(?<=[^{_WHITESPACE_CLASS}])(?= [^{_WHITESPACE_CLASS}])"
 _SAFE_CUTS = {
     GPT2_PATTERN: re.compile(f"{_NEWLINE_CUT}|{_SPACE_CUT}"),
+    GPT2_ORIGINAL_PATTERN: re.compile(f"{_NEWLINE_CUT}|{_SPACE_CUT}"),
     CL100K_PATTERN: re.compile(f"{_NEWLINE_CUT}|{_SPACE_CUT}"),
     O200K_PATTERN: re.compile(_SPACE_CUT),
 }
@@ -103,6 +110,65 @@ def safe_cut_regex(pattern: str) -> re.Pattern[str] | None:
     """A regex whose (empty) matches are the places where `pattern`'s pieces never cross, so
     text cut there splits into the same pieces; None for patterns tokprep has not verified."""
     return _SAFE_CUTS.get(pattern)
+
+
+def last_safe_cut(text: str, pattern: str) -> int:
+    """The last safe cut strictly inside `text`, or -1 (always -1 for an unverified pattern).
+    Text before it can be pre-tokenized now; the rest waits for more text."""
+    cuts = safe_cut_regex(pattern)
+    if cuts is None or len(text) < 2:
+        return -1
+    cut = _cut_before(cuts, text, 0, len(text) - 1)
+    return cut if cut > 0 else -1
+
+
+def safe_parts(text: str, pattern: str, size: int) -> Iterator[str]:
+    """`text` in parts of about `size` characters, cut only at safe cuts, so that
+    pre-tokenizing the parts one by one gives the pieces of the whole (one part if the pattern
+    is not verified)."""
+    cuts = safe_cut_regex(pattern)
+    start = 0
+    while cuts is not None and len(text) - start > size:
+        cut = _cut_after(cuts, text, start + size)
+        if cut >= len(text):
+            break
+        yield text[start:cut]
+        start = cut
+    if start < len(text):
+        yield text[start:]
+
+
+def safe_chunks(blocks: Iterable[str], pattern: str | None) -> Iterator[str]:
+    """Regroup the text `blocks` of one document into chunks cut only at safe places.
+
+    Each chunk ends at the last safe cut seen so far (`last_safe_cut` for `pattern`); for a
+    pattern without verified cuts (or None), the document is one chunk.
+    Joining the chunks gives back the document exactly.
+    """
+    if pattern is None or safe_cut_regex(pattern) is None:
+        whole = "".join(blocks)
+        if whole:
+            yield whole
+        return
+    parts: list[str] = []
+    tail = ""  # the last two characters before `text`: a "\n" there is decided by text[0]
+    for text in blocks:
+        if not text:
+            continue
+        window = tail + text
+        cut = last_safe_cut(window, pattern) - len(tail)
+        if cut >= 0:
+            parts.append(text[:cut])
+            chunk = "".join(parts)
+            if chunk:
+                yield chunk
+            parts = [text[cut:]]
+        else:
+            parts.append(text)
+        tail = window[-2:]
+    rest = "".join(parts)
+    if rest:
+        yield rest
 
 
 def _cut_after(cuts: re.Pattern[str], text: str, position: int) -> int:

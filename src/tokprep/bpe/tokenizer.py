@@ -17,6 +17,7 @@ other ranks they equal tiktoken running those ranks (`to_tiktoken()`).
 from __future__ import annotations
 
 import codecs
+import gc
 from collections.abc import Iterable, Mapping, Sequence
 from itertools import islice
 from pathlib import Path
@@ -348,18 +349,38 @@ class BPETokenizer:
         """Encode each distinct new piece once, then look every piece up."""
         cache = self._cache
         distinct = set(pieces)
-        new = {piece: self._encode_piece(piece) for piece in distinct.difference(cache)}
-        known = {piece: cache[piece] for piece in distinct.intersection(cache)} if new else {}
-        self._remember(new)
-        if distinct <= cache.keys():
+        new = self._encode_new(distinct.difference(cache))
+        if len(cache) + len(new) <= CACHE_SIZE and max(map(len, new), default=0) <= (
+            CACHE_PIECE_LIMIT
+        ):
             table = cache
-        else:  # too long or too many to remember (the cache dropped some): a table for this call
-            table = {**known, **new}
+        else:  # the cache will not hold them all: a table for this call
+            table = {piece: new[piece] if piece in new else cache[piece] for piece in distinct}
+        self._remember(new)
         ids: list[int] = []
         extend = ids.extend
         for piece_ids in map(table.__getitem__, pieces):
             extend(piece_ids)
         return ids
+
+    def _encode_new(self, pieces: Iterable[str]) -> dict[str, list[int]]:
+        """`_encode_piece` over many pieces, with the cyclic garbage collector paused: the
+        thousands of small lists made here hold no cycles, and collecting while they are made
+        costs about a tenth of a cold encode."""
+        ranks = self._ranks
+        get = ranks.get
+        encoded: dict[str, list[int]] = {}
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            for piece in pieces:
+                data = piece.encode("utf-8", "surrogateescape")
+                rank = get(data)
+                encoded[piece] = [rank] if rank is not None else bpe_merge(data, ranks)
+        finally:
+            if collecting:
+                gc.enable()
+        return encoded
 
     def _remember(self, encoded: dict[str, list[int]]) -> None:
         """Add pieces to the bounded cache, dropping the oldest quarter when it is full."""

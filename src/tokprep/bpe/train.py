@@ -62,7 +62,6 @@ from __future__ import annotations
 import heapq
 import itertools
 import os
-import re
 import sys
 import time
 from collections import Counter
@@ -73,8 +72,10 @@ from pathlib import Path
 from typing import Any
 
 from tokprep.bpe.gpt2_files import GPT2_BYTE_ORDER
-from tokprep.bpe.patterns import PRESETS, resolve_pattern
+from tokprep.bpe.patterns import resolve_pattern
+from tokprep.bpe.pretokenize import safe_chunks, safe_parts
 from tokprep.errors import ArgumentValueError, require_int
+from tokprep.files import read_text_blocks
 
 __all__ = ["GPT2_BYTE_ORDER", "TrainedBPE", "byte_ranks", "count_words", "train_bpe"]
 
@@ -121,80 +122,11 @@ class TrainedBPE:
 
 # --- input: documents, files, pre-tokenizing and counting ----------------------------------
 
-# Under the preset patterns no piece crosses a space that follows a lowercase ASCII letter and
-# precedes an ASCII letter: the letter run ends at the space (no preset lets a letter run take a
-# space), the space starts the next piece, and nothing before the cut looks past it. So a long
-# document can be cut there and its parts counted independently with identical results.
-_SAFE_CUT = re.compile(r"[a-z] (?=[A-Za-z])")
 
-
-def _safe_cuts(text: str, size: int) -> Iterator[str]:
-    """`text` in parts of about `size` characters, cut only where no piece can cross."""
-    start = 0
-    while len(text) - start > size:
-        found = _SAFE_CUT.search(text, start + size)
-        if found is None:
-            break
-        cut = found.start() + 1
-        yield text[start:cut]
-        start = cut
-    yield text[start:]
-
-
-def _split_point(text: str) -> int:
-    """The last safe cut in `text` (0 if none): what follows it is kept for the next block."""
-    # Searching the tail only keeps this cheap; a tail without a cut falls back to a full scan.
-    for window in (4096, len(text)):
-        last = None
-        for last in _SAFE_CUT.finditer(text, max(0, len(text) - window)):  # noqa: B007
-            pass
-        if last is not None:
-            return last.start() + 1
-    return 0
-
-
-def _read_file_parts(path: Path, cuttable: bool) -> Iterator[str]:
+def _read_file_parts(path: Path, pattern: str) -> Iterator[str]:
     """Stream a UTF-8 file as text parts that no piece crosses; errors name file and byte."""
-    import codecs
-
-    decoder = codecs.getincrementaldecoder("utf-8")("strict")
-    consumed = 0  # bytes handed to the decoder so far
-    pending = ""  # decoded text after the last safe cut
-    whole: list[str] = []  # without safe cuts the file is one part
     with path.open("rb") as f:
-        while True:
-            block = f.read(_READ_BLOCK)
-            buffered = len(decoder.getstate()[0])
-            try:
-                text = decoder.decode(block, final=not block)
-            except UnicodeDecodeError as e:
-                # The offset within the whole file, not within this block.
-                raise _utf8_error(path, consumed - buffered + e.start, e) from None
-            consumed += len(block)
-            if not cuttable:
-                whole.append(text)
-            else:
-                pending += text
-                cut = _split_point(pending)
-                if cut:
-                    yield pending[:cut]
-                    pending = pending[cut:]
-            if not block:
-                break
-    if whole:
-        pending = "".join(whole)
-    if pending:
-        yield pending
-
-
-def _utf8_error(path: Path, offset: int, e: UnicodeDecodeError) -> Exception:
-    from tokprep.errors import TextInputError
-
-    bad = e.object[e.start : e.end]
-    return TextInputError(
-        f"{path}: invalid UTF-8 at byte offset {offset} (bytes {bad!r}: {e.reason}). "
-        "tokprep reads text as UTF-8; re-encode the file, e.g. `iconv -f LATIN1 -t UTF-8`."
-    )
+        yield from safe_chunks(read_text_blocks(f, str(path), _READ_BLOCK), pattern)
 
 
 def _documents(data: Any) -> Iterator[tuple[str, ...]]:
@@ -234,14 +166,13 @@ def _count_parts(pattern: str, parts: list[str]) -> Counter[str]:
 
 def _batches(data: Any, pattern: str) -> Iterator[tuple[list[str], int]]:
     """Group the input into `(parts, characters)` batches of about `_BATCH_CHARS`."""
-    cuttable = pattern in PRESETS.values()
     batch: list[str] = []
     size = 0
     for document in _documents(data):
         if len(document) == 2:
-            parts: Iterable[str] = _read_file_parts(document[1], cuttable)
-        elif cuttable and len(document[0]) > _BATCH_CHARS:
-            parts = _safe_cuts(document[0], _BATCH_CHARS)
+            parts: Iterable[str] = _read_file_parts(document[1], pattern)
+        elif len(document[0]) > _BATCH_CHARS:
+            parts = safe_parts(document[0], pattern, _BATCH_CHARS)
         else:
             parts = document
         for part in parts:

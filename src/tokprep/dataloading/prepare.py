@@ -8,14 +8,14 @@ a special token (`"<|endoftext|>"` inside a web page) is encoded as ordinary tex
 
 Streaming without changing a single token. A BPE tokenizer first splits text into pieces with
 its regex and never merges across pieces, so a document can be encoded in chunks exactly when
-every cut falls on a piece boundary that does not depend on what comes after the cut. For
-GPT-2's pattern (and cl100k's) two such places, each with non-whitespace on both sides, are
-right after a newline ("X\\n|Y": the "\\n" is always a piece of its own) and right before a
-space ("X| Y": X's piece stops at the space, and " Y" starts a piece). tokprep cuts only there;
-the tests check the rule on the regexes themselves with hypothesis, and the byte-identical
-output on real corpora. For other patterns (o200k's `[\\r\\n/]*` joins "\\n/" to the piece
-before it; word tokenizers; objects whose pattern tokprep cannot see) each document is encoded
-whole.
+every cut falls on a piece boundary that does not depend on what comes after the cut. Those
+places are the pre-tokenizer's safe cuts (`tokprep.bpe.pretokenize.safe_cut_regex`): right
+before a space ("X| Y": X's piece stops at the space, and " Y" starts a piece) and, for GPT-2's
+and cl100k's patterns, right after a newline ("X\\n|Y"), each with non-whitespace on both sides
+(o200k's `[\\r\\n/]*` joins "\\n/" to the piece before it, so it gets only the space cut). The
+tests check the rule on the regexes themselves with hypothesis, and the byte-identical output
+on real corpora. Word tokenizers, and objects whose pattern tokprep cannot see, get each
+document encoded whole.
 
 Memory: about `chunk_bytes` of text per chunk, with up to `2 * workers` chunks in flight, plus,
 where a document has no safe cut for a long stretch (text with no spaces and no single
@@ -34,15 +34,16 @@ import os
 import pickle
 import sys
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 
-from tokprep.errors import ArgumentValueError, DatasetFormatError, TextInputError, require_int
-from tokprep.files import PathLike, atomic_write, write_envelope
+from tokprep.bpe.pretokenize import safe_chunks, safe_cut_regex
+from tokprep.errors import ArgumentValueError, DatasetFormatError, require_int
+from tokprep.files import PathLike, atomic_write, read_text_blocks, utf8_error, write_envelope
 from tokprep.resolve import Tokenizer, load_tokenizer, tokenizer_identity
 
 from .tokfile import (
@@ -55,21 +56,6 @@ from .tokfile import (
 )
 
 ENDOFTEXT = "<|endoftext|>"
-#: GPT-2's pattern as first published (tiktoken's r50k_base spelling before possessives).
-GPT2_LEGACY_PATTERN = (
-    r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
-)
-
-
-def _safe_patterns() -> frozenset[str]:
-    from tokprep.bpe.patterns import CL100K_PATTERN, GPT2_PATTERN
-
-    return frozenset({GPT2_PATTERN, GPT2_LEGACY_PATTERN, CL100K_PATTERN})
-
-
-#: Pre-tokenizer patterns for which `last_safe_cut`'s cuts are proven not to change the pieces
-#: (tests/test_prepare.py checks each one with hypothesis).
-SAFE_CUT_PATTERNS: frozenset[str] = _safe_patterns()
 DEFAULT_CHUNK_BYTES = 1 << 20
 DEFAULT_SEED = 2357  # nanoGPT's split seed
 
@@ -115,93 +101,6 @@ def tokenizer_pattern(tokenizer: Tokenizer) -> str | None:
 # --- reading: UTF-8 blocks, documents, safe chunks ----------------------------------------------
 
 
-def _text_blocks(f: IO[bytes], source: str, block: int, on_read: Any) -> Iterator[str]:
-    """Decode a binary stream in blocks; a character split across two blocks is carried over.
-
-    Invalid UTF-8 raises `TextInputError` with the absolute byte offset in the file.
-    """
-    carry, offset = b"", 0
-    while True:
-        data = f.read(block)
-        on_read(len(data))
-        final = not data
-        buf = carry + data if carry else data
-        try:
-            text, carry = buf.decode("utf-8"), b""
-        except UnicodeDecodeError as e:
-            truncated = e.reason == "unexpected end of data" and e.end == len(buf)
-            if final or not truncated:
-                raise _utf8_error(
-                    source, offset + e.start, buf[e.start : e.end], e.reason
-                ) from None
-            text, carry = buf[: e.start].decode("utf-8"), buf[e.start :]
-        offset += len(buf) - len(carry)
-        if text:
-            yield text
-        if final:
-            return
-
-
-def _utf8_error(source: str, offset: int, bad: bytes, reason: str) -> TextInputError:
-    return TextInputError(
-        f"{source}: invalid UTF-8 at byte offset {offset} (bytes {bad!r}: {reason}). "
-        "tokprep reads text as UTF-8; re-encode the file, e.g. `iconv -f LATIN1 -t UTF-8`."
-    )
-
-
-def last_safe_cut(text: str) -> int:
-    """The last index where `text` may be cut without changing any token, or -1.
-
-    Two kinds of safe cut, both with non-whitespace on either side:
-    - after a newline: "X\\n|Y" (the "\\n" is a piece of its own in both halves);
-    - before a space:  "X| Y" (the piece of X ends at X; " Y" starts a piece in both halves).
-    `str.isspace` stands for "whitespace": it covers all of Unicode's White_Space (what the
-    patterns' `\\s` matches) and a few more characters, which only makes cuts rarer.
-    """
-    end = len(text) - 1
-    best = -1
-    for char, after in ((" ", 0), ("\n", 1)):
-        i = text.rfind(char, 1, end)
-        while i > 0 and i + after > best:
-            if not text[i - 1].isspace() and not text[i + 1].isspace():
-                best = i + after
-                break
-            i = text.rfind(char, 1, i)
-    return best
-
-
-def safe_chunks(blocks: Iterable[str], *, streaming: bool = True) -> Iterator[str]:
-    """Regroup the text `blocks` of one document into chunks cut only at safe places.
-
-    Each chunk ends at the last safe cut seen so far; with `streaming=False`, one chunk.
-    Joining the chunks gives back the document exactly.
-    """
-    if not streaming:
-        whole = "".join(blocks)
-        if whole:
-            yield whole
-        return
-    parts: list[str] = []
-    tail = ""  # the last two characters before `text`: a "\n" there is decided by text[0]
-    for text in blocks:
-        if not text:
-            continue
-        window = tail + text
-        cut = last_safe_cut(window) - len(tail)
-        if cut >= 0:
-            parts.append(text[:cut])
-            chunk = "".join(parts)
-            if chunk:
-                yield chunk
-            parts = [text[cut:]]
-        else:
-            parts.append(text)
-        tail = window[-2:]
-    rest = "".join(parts)
-    if rest:
-        yield rest
-
-
 @dataclass
 class _Source:
     path: Path
@@ -216,7 +115,7 @@ def _documents(
     """Yield `(label, text blocks)` for each document of one file."""
     with source.path.open("rb") as f:
         if not source.jsonl:
-            yield str(source.path), _text_blocks(f, str(source.path), chunk_bytes, on_read)
+            yield str(source.path), read_text_blocks(f, str(source.path), chunk_bytes, on_read)
             return
         offset = 0
         for number, line in enumerate(f, start=1):
@@ -225,7 +124,7 @@ def _documents(
             try:
                 text_line = line.decode("utf-8")
             except UnicodeDecodeError as e:
-                raise _utf8_error(
+                raise utf8_error(
                     f"{source.path}, line {number}",
                     start + e.start,
                     line[e.start : e.end],
@@ -397,7 +296,9 @@ def prepare(
     eot = end_of_text_id(tok)
     n_vocab = int(tok.n_vocab)
     dtype = dtype_for_vocab(n_vocab)
-    streaming = tokenizer_pattern(tok) in SAFE_CUT_PATTERNS
+    # The pattern to cut documents by while streaming, when its safe cuts are verified.
+    pattern = tokenizer_pattern(tok)
+    cut_pattern = pattern if pattern is not None and safe_cut_regex(pattern) else None
     payload = _worker_payload(tokenizer, tok, workers)
 
     sources = []
@@ -424,7 +325,14 @@ def prepare(
                 split.handle = stack.enter_context(atomic_write(split.path, "wb"))
                 split.handle.write(bytes(HEADER_BYTES))  # the real header is written last
             tasks = _tasks(
-                sources, splits, field_name, chunk_bytes, streaming, val_fraction, seed, bar.update
+                sources,
+                splits,
+                field_name,
+                chunk_bytes,
+                cut_pattern,
+                val_fraction,
+                seed,
+                bar.update,
             )
             if workers == 1:
                 _init_worker(("object", tok), n_vocab, eot, dtype.str)
@@ -443,7 +351,7 @@ def prepare(
     manifests: dict[str, dict[str, Any]] = {}
     for split in splits.values():
         manifests[split.name] = _write_manifest(
-            split, dtype, eot, identity, sources, jsonl_field, val_fraction, seed, streaming
+            split, dtype, eot, identity, sources, jsonl_field, val_fraction, seed, cut_pattern
         )
     # The time covers everything: reading, encoding, writing, and hashing for the manifests.
     seconds = time.perf_counter() - start
@@ -480,7 +388,7 @@ def _tasks(
     splits: dict[str, _Split],
     field_name: str,
     chunk_bytes: int,
-    streaming: bool,
+    cut_pattern: str | None,
     val_fraction: float,
     seed: int,
     on_read: Any,
@@ -493,7 +401,7 @@ def _tasks(
             splits[split].documents += 1
             source.documents[split] += 1
             first = True
-            for chunk in safe_chunks(blocks, streaming=streaming):
+            for chunk in safe_chunks(blocks, cut_pattern):
                 yield split, (label, first, chunk)
                 first = False
             if first:  # an empty document is still marked by its end-of-text token
@@ -551,7 +459,7 @@ def _write_manifest(
     jsonl_field: str | None,
     val_fraction: float,
     seed: int,
-    streaming: bool,
+    cut_pattern: str | None,
 ) -> dict[str, Any]:
     header = np.frombuffer(make_header(dtype, split.tokens)[:8], dtype="<i4")
     manifest: dict[str, Any] = {
@@ -578,7 +486,7 @@ def _write_manifest(
         "jsonl_field": jsonl_field,
         "val_fraction": val_fraction,
         "seed": seed,
-        "chunking": "streamed at safe cuts" if streaming else "whole documents",
+        "chunking": "streamed at safe cuts" if cut_pattern else "whole documents",
     }
     write_envelope(manifest_path(split.path), MANIFEST_KIND, manifest)
     return {"format": "tokprep", "kind": MANIFEST_KIND, "version": 1, **manifest}
