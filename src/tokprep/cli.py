@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "tokprep.demo",
     "tokprep.bpe.cli",
     "tokprep.dataloading.cli",
+    "tokprep.bench.cli",
 )
 
 

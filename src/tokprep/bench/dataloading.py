@@ -114,7 +114,8 @@ def iteration_throughput(
     start-up time (building dataset and loader). Rounds are interleaved; the best round counts.
 
     Returns `{kind}_tokens_per_s`, `{kind}_startup_s`, `batches` and `{kind}_speedup` (over the
-    textbook, when it was measured).
+    textbook, when it was measured); the spread over rounds as `{kind}_median_tokens_per_s` and
+    `{kind}_slowest_tokens_per_s`.
     """
     import torch
 
@@ -126,7 +127,7 @@ def iteration_throughput(
             kind, token_ids, max_length=max_length, stride=stride, batch_size=batch_size
         )
         result[f"{kind}_startup_s"] = time.perf_counter() - start
-    best = {kind: float("inf") for kind in kinds}
+    seconds: dict[str, list[float]] = {kind: [] for kind in kinds}
     batches = 0
     for _ in range(rounds):
         for kind in kinds:
@@ -137,10 +138,14 @@ def iteration_throughput(
                 batches += 1
                 if max_batches is not None and batches >= max_batches:
                     break
-            best[kind] = min(best[kind], time.perf_counter() - start)
+            seconds[kind].append(time.perf_counter() - start)
+    best = {kind: min(seconds[kind]) for kind in kinds}
     result["batches"] = float(batches)
+    served = batches * batch_size * max_length
     for kind in kinds:
-        result[f"{kind}_tokens_per_s"] = batches * batch_size * max_length / best[kind]
+        result[f"{kind}_tokens_per_s"] = served / best[kind]
+        result[f"{kind}_median_tokens_per_s"] = served / statistics.median(seconds[kind])
+        result[f"{kind}_slowest_tokens_per_s"] = served / max(seconds[kind])
     if "textbook" in kinds:
         for kind in kinds:
             result[f"{kind}_speedup"] = best["textbook"] / best[kind]

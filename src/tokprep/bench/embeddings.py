@@ -47,7 +47,8 @@ def forward_throughput(
     Returns numbers only: `tokens` per forward; `baseline_`, `validated_` and
     `unvalidated_tokens_per_s` (from median times); `validated_overhead_pct` and
     `unvalidated_overhead_pct` (end to end, median of paired ratios, percent); `check_us` and
-    `check_pct` (the check alone: microseconds, and percent of the baseline forward).
+    `check_pct` (the check alone: microseconds, and percent of the baseline forward); the spread
+    over rounds as `{variant}_min_tokens_per_s` and `{variant}_max_tokens_per_s`.
     """
     import torch
 
@@ -107,7 +108,7 @@ def forward_throughput(
         ratios = [t / b for t, b in zip(times[name], times["baseline"], strict=True)]
         return 100.0 * (statistics.median(ratios) - 1.0)
 
-    return {
+    result = {
         "tokens": float(tokens),
         "baseline_tokens_per_s": tokens / median["baseline"],
         "validated_tokens_per_s": tokens / median["validated"],
@@ -117,3 +118,7 @@ def forward_throughput(
         "check_us": median["check"] * 1e6,
         "check_pct": 100.0 * median["check"] / median["baseline"],
     }
+    for name in ("baseline", "validated", "unvalidated"):
+        result[f"{name}_min_tokens_per_s"] = tokens / max(times[name])
+        result[f"{name}_max_tokens_per_s"] = tokens / min(times[name])
+    return result

@@ -9,7 +9,7 @@ fastest and slowest round as its spread.
   every piece is encoded from scratch the first time it is seen;
 - `tokprep warm`: one long-lived encoder (its cache filled by an untimed first pass);
 - `tiktoken`: `encode_ordinary` on one thread; `tiktoken batch`: `encode_ordinary_batch` over
-  the text cut at line ends, on every core;
+  the text cut in 64 parts at safe places (same IDs), on every core;
 - `huggingface`: `tokenizers` running GPT-2's ranks, exported by tokprep (same IDs);
 - `textbook V2`: the regex word tokenizer with a vocabulary built from the text itself.
 
@@ -38,11 +38,13 @@ ENCODERS = (
 )
 
 
-def _chunks_at_line_ends(text: str, pieces: int) -> list[str]:
-    """`text` in about `pieces` parts, each ending at a newline (so IDs are unchanged)."""
-    lines = text.splitlines(keepends=True)
-    per = max(1, len(lines) // pieces)
-    return ["".join(lines[i : i + per]) for i in range(0, len(lines), per)]
+def _batch_parts(text: str, pieces: int) -> list[str]:
+    """`text` in about `pieces` parts for `tiktoken batch`, cut only at GPT-2's safe cuts
+    (`tokprep.bpe.pretokenize.safe_parts`), so the parts' IDs joined are the whole text's."""
+    from tokprep.bpe.pretokenize import safe_parts
+    from tokprep.bpe.ranks import GPT2_PATTERN
+
+    return list(safe_parts(text, GPT2_PATTERN, max(1, len(text) // pieces)))
 
 
 def _huggingface_gpt2() -> Any | None:
@@ -72,7 +74,7 @@ def encoders(text: str) -> tuple[dict[str, Callable[[], list[int]]], dict[str, s
     def cold() -> list[int]:
         return fresh.pop().encode_ordinary(text)
 
-    chunks = _chunks_at_line_ends(text, 64)
+    chunks = _batch_parts(text, 64)
     threads = os.cpu_count() or 1
     run: dict[str, Callable[[], Any]] = {
         "tokprep cold": cold,

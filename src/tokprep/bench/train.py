@@ -52,7 +52,8 @@ def compare_with_hf(
     """Median seconds of `train_bpe` and of Hugging Face on `text` for `n_merges` merges.
 
     Returns `ours_s`, `hf_s`, `ratio` (ours / hf: below 1 is faster), the per-run lists'
-    spread (`ours_min_s`, `hf_min_s`) and `same_vocab` (1.0 when both learned the same tokens).
+    spread (`ours_min_s`, `ours_max_s`, `hf_min_s`, `hf_max_s`) and `same_vocab` (1.0 when
+    both learned the same tokens).
     """
     from tokprep.bpe.train import train_bpe
 
@@ -74,7 +75,9 @@ def compare_with_hf(
         "hf_s": statistics.median(theirs),
         "ratio": statistics.median(ours) / statistics.median(theirs),
         "ours_min_s": min(ours),
+        "ours_max_s": max(ours),
         "hf_min_s": min(theirs),
+        "hf_max_s": max(theirs),
         "same_vocab": float(same),
     }
 
