@@ -160,15 +160,21 @@ def validate_ranks(
                 f"{where(token)}: token {token!r} (rank {rank}) is not the merge of two "
                 "lower-ranked tokens, so BPE can never produce it"
             )
-    for name, index in (special_tokens or {}).items():
+    validate_special_tokens(special_tokens or {}, n, source)
+
+
+def validate_special_tokens(special_tokens: Mapping[str, int], n_ranks: int, source: str) -> None:
+    """Special-token IDs are distinct non-negative ints at or above the `n_ranks` mergeable
+    ranks (tiktoken's rule: they never collide with a mergeable token)."""
+    for name, index in special_tokens.items():
         if isinstance(index, bool) or not isinstance(index, int) or index < 0:
             raise TokenizerFileError(f"{source}: special token {name!r} has invalid ID {index!r}")
-        if index < n:
+        if index < n_ranks:
             raise TokenizerFileError(
-                f"{source}: special token {name!r} has ID {index}, which is already the rank of "
-                f"{by_rank[index]!r}; special IDs must be >= {n}"
+                f"{source}: special token {name!r} has ID {index}, which is already a mergeable "
+                f"rank; special IDs must be >= {n_ranks}"
             )
-    if special_tokens and len(set(special_tokens.values())) != len(special_tokens):
+    if len(set(special_tokens.values())) != len(special_tokens):
         raise TokenizerFileError(f"{source}: two special tokens share an ID: {special_tokens!r}")
 
 

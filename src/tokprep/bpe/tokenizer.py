@@ -36,6 +36,7 @@ from tokprep.bpe.ranks import (
     _gpt2_ranks,
     read_tiktoken_file,
     validate_ranks,
+    validate_special_tokens,
 )
 from tokprep.errors import ArgumentValueError, InvalidTokenError, TokenizerFileError, require_str
 from tokprep.files import PathLike, read_envelope, write_envelope
@@ -87,7 +88,9 @@ class BPETokenizer:
         specials = dict(special_tokens or {})
         for text in specials:
             require_str("special token", text)
-        if not _validated:
+        if _validated:  # the ranks were checked already; the special tokens are new here
+            validate_special_tokens(specials, len(mergeable_ranks), f"tokenizer {name!r}")
+        else:
             validate_ranks(mergeable_ranks, f"tokenizer {name!r}", special_tokens=specials)
         pattern = resolve_pattern(pattern)
         try:
@@ -149,7 +152,7 @@ class BPETokenizer:
                 pattern,
                 special_tokens,
                 name=name or Path(path).stem,
-                _validated=not special_tokens,
+                _validated=True,  # read_tiktoken_file validated the ranks
             )
         except ArgumentValueError as e:
             raise TokenizerFileError(f"{path}: {e}") from None
