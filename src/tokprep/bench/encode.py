@@ -2,8 +2,9 @@
 
 All encoders use GPT-2's vocabulary and run in this one process on the same text. Rounds are
 interleaved (each round runs every encoder once, in a rotating order), so a change in the
-machine's speed hits all of them alike; each result is the median of the rounds, with the
-fastest and slowest round as its spread.
+machine's speed hits all of them alike; each time is the median of the rounds, with the
+fastest and slowest round as its spread, and each ratio between two encoders is the median of
+their per-round ratios.
 
 - `tokprep cold`: a new `BPETokenizer.gpt2()` per round (built before the clock starts), so
   every piece is encoded from scratch the first time it is seen;
@@ -72,7 +73,9 @@ def encoders(text: str) -> tuple[dict[str, Callable[[], list[int]]], dict[str, s
     fresh: list[BPETokenizer] = []
 
     def cold() -> list[int]:
-        return fresh.pop().encode_ordinary(text)
+        # The encoder was built before the clock started and is freed after it stops (by the
+        # next `_prepare_cold`), so neither its construction nor its teardown is timed.
+        return fresh[-1].encode_ordinary(text)
 
     chunks = _batch_parts(text, 64)
     threads = os.cpu_count() or 1
@@ -92,7 +95,7 @@ def encoders(text: str) -> tuple[dict[str, Callable[[], list[int]]], dict[str, s
         run["huggingface"] = lambda: huggingface.encode(text, add_special_tokens=False).ids
     v2 = SimpleTokenizerV2(build_vocab(split_words(text)))
     run["textbook V2"] = lambda: v2.encode(text, disallowed_special=())
-    run["_prepare_cold"] = lambda: fresh.append(BPETokenizer.gpt2())
+    run["_prepare_cold"] = lambda: fresh.__setitem__(slice(None), [BPETokenizer.gpt2()])
     return run, skipped
 
 
@@ -116,7 +119,14 @@ def encode_comparison(text: str, *, rounds: int = 5) -> dict[str, Any]:
             times[name].append(time.perf_counter() - start)
     n_bytes = len(text.encode("utf-8"))
     reference = outputs["tiktoken"]
-    base = statistics.median(times["tiktoken"])
+
+    def paired(name: str, peer: str) -> float | None:
+        # The median of the per-round time ratios: each round's pair ran back to back, so a
+        # change in the machine's speed between rounds cancels out.
+        if peer not in times:
+            return None
+        return statistics.median(a / b for a, b in zip(times[name], times[peer], strict=True))
+
     results: dict[str, Any] = {"bytes": n_bytes, "tokens": len(reference), "rounds": rounds}
     for name in names:
         median = statistics.median(times[name])
@@ -126,7 +136,10 @@ def encode_comparison(text: str, *, rounds: int = 5) -> dict[str, Any]:
             "max_s": max(times[name]),
             "mb_per_s": n_bytes / median / 1e6,
             "tokens_per_s": len(outputs[name]) / median,
-            "vs_tiktoken": median / base,
+            # Time ratios (below 1: faster than that peer).
+            "vs_tiktoken": paired(name, "tiktoken"),
+            "vs_huggingface": paired(name, "huggingface"),
+            "vs_textbook": paired(name, "textbook V2"),
             "same_ids": None if name == "textbook V2" else outputs[name] == reference,
         }
     results["skipped"] = skipped

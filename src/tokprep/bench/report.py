@@ -184,11 +184,8 @@ def _encode_lines(m: dict[str, Any]) -> list[str]:
         f"{_count(r['rounds'], 'interleaved round')}; MB/s is the median [slowest - fastest]"
     ]
     names = [n for n in r if isinstance(r[n], dict) and "median_s" in r[n]]
-    peers = {
-        "tiktoken": r.get("tiktoken", {}).get("median_s"),
-        "HF": r.get("huggingface", {}).get("median_s"),
-        "textbook": r.get("textbook V2", {}).get("median_s"),
-    }
+    # Speed ratios from the paired per-round time ratios (robust to the machine's drift).
+    peers = ("vs_tiktoken", "vs_huggingface", "vs_textbook")
     header = ["encoder", "MB/s", "tokens/s", "vs tiktoken", "vs HF", "vs textbook", "same IDs"]
     rows = []
     for name in names:
@@ -200,7 +197,7 @@ def _encode_lines(m: dict[str, Any]) -> list[str]:
                 name,
                 f"{e['mb_per_s']:.2f} [{spread}]",
                 _si(e["tokens_per_s"]),
-                *(_ratio(_speed_ratio(peer, e["median_s"])) for peer in peers.values()),
+                *(_ratio(1 / e[key] if e.get(key) else None) for key in peers),
                 same,
             ]
         )
