@@ -31,6 +31,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from tokprep.bench import timing
+
 LOADERS = ("textbook", "torch+GPTDataset", "torch+batches", "tokprep")
 
 
@@ -280,7 +282,7 @@ def cuda_gather(
     device: str = "cuda",
 ) -> dict[str, float]:
     """Batches/s on `device` with the token array on the GPU (gather there) against a host
-    gather into pinned memory plus a non_blocking copy. Needs CUDA."""
+    gather into pinned memory plus a non_blocking copy, timed with CUDA events. Needs CUDA."""
     import numpy as np
     import torch
 
@@ -300,10 +302,8 @@ def cuda_gather(
             tokens_on_device=on_device,
             n_vocab=50257,
         )
-        times = []
-        for _ in range(3):
-            torch.cuda.synchronize()
-            start = time.perf_counter()
+
+        def epoch_of_batches(loader: WindowLoader = loader) -> None:
             done = 0
             while done < batches:
                 for inputs, _targets in loader:
@@ -311,8 +311,8 @@ def cuda_gather(
                     done += 1
                     if done >= batches:
                         break
-            torch.cuda.synchronize()
-            times.append(time.perf_counter() - start)
+
+        times = [timing.seconds(epoch_of_batches, device) for _ in range(3)]
         result[f"{name}_batches_per_s"] = batches / statistics.median(times)
     result["device_speedup"] = (
         result["device_gather_batches_per_s"] / result["host_gather_copy_batches_per_s"]

@@ -15,17 +15,18 @@ by more than the check costs:
   same way, as a share of the baseline forward. On the CPU the forward is exactly check + lookup,
   so this is the overhead without the noise.
 
-On CUDA each sample is `inner` forwards and then one synchronize: that is how a training loop
-runs, and it is where the sync inside each validated forward costs most, because it stops the
-CPU from queueing the next kernels ahead of the GPU.
+On CUDA each sample is `inner` forwards timed between two CUDA events (one wait at the end):
+that is how a training loop runs, and it is where the sync inside each validated forward costs
+most, because it stops the CPU from queueing the next kernels ahead of the GPU.
 """
 
 from __future__ import annotations
 
 import statistics
-import time
 from collections.abc import Callable
 from typing import Any
+
+from tokprep.bench import timing
 
 GPT2_SMALL = {"vocab_size": 50257, "emb_dim": 768, "context_length": 1024}
 
@@ -79,6 +80,14 @@ def forward_throughput(
         "check": with_validation(True, layer.check),
     }
     sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
+
+    def repeated(fn: Callable[[], Any]) -> Callable[[], None]:
+        def run() -> None:
+            for _ in range(inner):
+                fn()
+
+        return run
+
     times: dict[str, list[float]] = {name: [] for name in variants}
     names = list(variants)
     with torch.no_grad():
@@ -94,12 +103,8 @@ def forward_throughput(
         for round_ in range(rounds):
             shift = round_ % len(names)
             for name in names[shift:] + names[:shift]:
-                fn = variants[name]
-                start = time.perf_counter()
-                for _ in range(inner):
-                    fn()
-                sync()
-                times[name].append((time.perf_counter() - start) / inner)
+                seconds = timing.seconds(repeated(variants[name]), device)
+                times[name].append(seconds / inner)
     layer.validate = True
     tokens = batch_size * context_length
     median = {name: statistics.median(values) for name, values in times.items()}
