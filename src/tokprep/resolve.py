@@ -13,6 +13,7 @@ Every `--tokenizer` option of the CLI and every data-path function goes through 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -87,6 +88,25 @@ def _load_file(path: Path) -> Tokenizer:
     )
 
 
+def tokenizer_pattern(tokenizer: Tokenizer) -> str | None:
+    """The pre-tokenizer regex of `tokenizer` (tokprep's `pattern`, tiktoken's `_pat_str`), or
+    None when it does not show one."""
+    for attr in ("pattern", "_pat_str"):
+        pattern = getattr(tokenizer, attr, None)
+        if isinstance(pattern, str):
+            return pattern
+    return None
+
+
+def tokenizer_special_tokens(tokenizer: Tokenizer) -> dict[str, int]:
+    """Special-token text -> ID (tokprep's `special_tokens`, tiktoken's `_special_tokens`)."""
+    for attr in ("special_tokens", "_special_tokens"):
+        specials = getattr(tokenizer, attr, None)
+        if isinstance(specials, Mapping):
+            return dict(specials)
+    return {}
+
+
 def tokenizer_identity(tokenizer: Tokenizer) -> dict[str, Any]:
     """A tokenizer's identity for manifests: its kind, `n_vocab` and a sha256 over its
     canonical definition (pattern, then every token in ID order, then special tokens).
@@ -102,21 +122,17 @@ def tokenizer_identity(tokenizer: Tokenizer) -> dict[str, Any]:
     if hasattr(tokenizer, "mergeable_ranks") or hasattr(tokenizer, "_mergeable_ranks"):
         kind = "bpe"
         ranks = getattr(tokenizer, "mergeable_ranks", None) or tokenizer._mergeable_ranks
-        pattern = getattr(tokenizer, "pattern", None) or tokenizer._pat_str
-        specials = getattr(tokenizer, "special_tokens", None)
-        if not isinstance(specials, dict):
-            specials = tokenizer._special_tokens
         body = dump_tiktoken_bpe(ranks)
     elif hasattr(tokenizer, "str_to_int"):
         kind = "word"
-        pattern = tokenizer.pattern
-        specials = dict(tokenizer.special_tokens)
         body = "".join(
             f"{index} {token!r}\n"
             for token, index in sorted(tokenizer.str_to_int.items(), key=lambda x: x[1])
         ).encode()
     else:
         return {"kind": type(tokenizer).__name__, "n_vocab": tokenizer.n_vocab, "sha256": None}
+    pattern = tokenizer_pattern(tokenizer)
+    specials = tokenizer_special_tokens(tokenizer)
     digest.update(f"tokprep-tokenizer {kind}\npattern {pattern!r}\n".encode())
     digest.update(body)
     for name, index in sorted(specials.items(), key=lambda item: item[1]):

@@ -22,6 +22,10 @@ from tokprep.errors import DisallowedSpecialTokenError
 
 AllowedSpecial = Literal["all"] | Collection[str]
 
+#: What a special token looks like, `<|name|>`: how vocabularies without a list of special
+#: tokens (word vocabularies, GPT-2's encoder.json) tell them apart.
+SPECIAL_SHAPE = re.compile(r"<\|[^|<>]*\|>")
+
 
 @functools.lru_cache(maxsize=64)
 def special_regex(tokens: frozenset[str]) -> re.Pattern[str]:

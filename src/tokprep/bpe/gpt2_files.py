@@ -12,15 +12,13 @@ from __future__ import annotations
 
 import functools
 import json
-import re
 from collections.abc import Mapping
 from pathlib import Path
 
 from tokprep.bpe.ranks import ENDOFTEXT, validate_ranks
 from tokprep.errors import ArgumentValueError, TokenizerFileError
 from tokprep.files import PathLike, atomic_write, decode_utf8
-
-_SPECIAL_SHAPE = re.compile(r"<\|[^|<>]*\|>")
+from tokprep.special import SPECIAL_SHAPE
 
 
 @functools.cache
@@ -116,7 +114,7 @@ def read_gpt2_files(
         if not isinstance(index, int) or isinstance(index, bool):
             raise TokenizerFileError(f"{encoder_path}: {text!r} has a non-integer ID {index!r}")
         token = unicode_to_token(text, str(encoder_path))
-        if token not in ranks and _SPECIAL_SHAPE.fullmatch(text):  # such as <|endoftext|>
+        if token not in ranks and SPECIAL_SHAPE.fullmatch(text):  # such as <|endoftext|>
             specials[text] = index
             continue
         if ranks.get(token) != index:

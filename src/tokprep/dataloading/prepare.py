@@ -44,7 +44,13 @@ import numpy as np
 from tokprep.bpe.pretokenize import safe_chunks, safe_cut_regex
 from tokprep.errors import ArgumentValueError, DatasetFormatError, require_int
 from tokprep.files import PathLike, atomic_write, read_text_blocks, utf8_error, write_envelope
-from tokprep.resolve import Tokenizer, load_tokenizer, tokenizer_identity
+from tokprep.resolve import (
+    Tokenizer,
+    load_tokenizer,
+    tokenizer_identity,
+    tokenizer_pattern,
+    tokenizer_special_tokens,
+)
 
 from .tokfile import (
     HEADER_BYTES,
@@ -73,11 +79,7 @@ def end_of_text_id(tokenizer: Tokenizer) -> int:
     except KeyError:  # tiktoken's property raises when "<|endoftext|>" is not a special token
         eot = None
     if eot is None:
-        for attr in ("special_tokens", "_special_tokens"):
-            specials = getattr(tokenizer, attr, None)
-            if isinstance(specials, dict) and ENDOFTEXT in specials:
-                eot = specials[ENDOFTEXT]
-                break
+        eot = tokenizer_special_tokens(tokenizer).get(ENDOFTEXT)
     if eot is None:
         raise ArgumentValueError(
             f"the tokenizer {type(tokenizer).__name__} has no end-of-text token, and a token "
@@ -87,15 +89,6 @@ def end_of_text_id(tokenizer: Tokenizer) -> int:
             f"build_vocab(words, special_tokens=('<|unk|>', {ENDOFTEXT!r}))."
         )
     return int(eot)
-
-
-def tokenizer_pattern(tokenizer: Tokenizer) -> str | None:
-    """The pre-tokenizer regex of `tokenizer` (tiktoken's `_pat_str` or tokprep's `pattern`)."""
-    for attr in ("_pat_str", "pattern"):
-        pattern = getattr(tokenizer, attr, None)
-        if isinstance(pattern, str):
-            return pattern
-    return None
 
 
 # --- reading: UTF-8 blocks, documents, safe chunks ----------------------------------------------

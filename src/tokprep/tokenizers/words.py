@@ -29,7 +29,7 @@ from tokprep.errors import (
     require_str,
 )
 from tokprep.files import PathLike, read_envelope, write_envelope
-from tokprep.special import AllowedSpecial, check_special, split_special
+from tokprep.special import SPECIAL_SHAPE, AllowedSpecial, check_special, split_special
 
 #: The textbook's split: punctuation, double dashes and every whitespace character.
 BOOK_PATTERN = r'([,.:;?_!"()\']|--|\s)'
@@ -43,7 +43,6 @@ DEFAULT_SPECIALS = (UNK, ENDOFTEXT)
 # Decoding re-joins V1/V2 tokens with spaces, then removes the space before punctuation; the
 # set is the textbook's (no ':' or ';'), so decoded text matches its output exactly.
 _SPACE_BEFORE_PUNCT = re.compile(r"""\s+([,.?!"()'])""")
-_SPECIAL_SHAPE = re.compile(r"<\|[^|<>]*\|>")
 
 
 def _pieces(text: str, pattern: str, keep_whitespace: bool) -> list[tuple[str, int]]:
@@ -147,7 +146,7 @@ class SimpleTokenizerV1:
         re.compile(pattern)  # fail now, not on the first encode
         if special_tokens is None:
             # Entries shaped like <|name|> are the special tokens unless the caller says otherwise.
-            special_tokens = [t for t in self.str_to_int if _SPECIAL_SHAPE.fullmatch(t)]
+            special_tokens = [t for t in self.str_to_int if SPECIAL_SHAPE.fullmatch(t)]
         specials = list(special_tokens)
         for token in specials:
             if token not in self.str_to_int:
@@ -309,7 +308,7 @@ def save_vocab(
     """Write a vocabulary as a tokprep `word` file (atomically)."""
     vocab = _check_vocab(vocab, "vocab")
     if special_tokens is None:
-        special_tokens = [t for t in vocab if _SPECIAL_SHAPE.fullmatch(t)]
+        special_tokens = [t for t in vocab if SPECIAL_SHAPE.fullmatch(t)]
     payload: dict[str, Any] = {"pattern": pattern, "special_tokens": list(special_tokens)}
     if tokenizer is not None:
         payload["tokenizer"] = tokenizer
