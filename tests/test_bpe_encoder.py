@@ -363,3 +363,44 @@ def test_pretokenizer_fast_path_is_exact_on_mixed_text(preset, text):
 
     pattern = PRESETS[preset]
     assert splitter(pattern).split(text) == regex.findall(pattern, text)
+
+
+def test_long_pieces_repeated_in_a_text_are_merged_once(monkeypatch):
+    from tokprep.bpe import tokenizer as module
+
+    calls = []
+    real_merge = module.bpe_merge
+    monkeypatch.setattr(
+        module, "bpe_merge", lambda data, ranks: calls.append(data) or real_merge(data, ranks)
+    )
+    fresh = BPETokenizer.gpt2()
+    line = "=" * 300  # one piece, longer than CACHE_PIECE_LIMIT
+    text = "\n".join([line] * 50)
+    assert fresh.encode_ordinary(text) == TIKTOKEN.encode_ordinary(text)
+    assert calls.count(line.encode()) == 1
+    assert len(fresh._cache) < 10  # the long piece is not in the main cache
+
+
+def test_long_piece_table_is_bounded(monkeypatch):
+    from tokprep.bpe import tokenizer as module
+
+    monkeypatch.setattr(module, "LONG_PIECES_CHARS", 1000)
+    fresh = BPETokenizer.gpt2()
+    text = " ".join(chr(ord("a") + n % 26) * (300 + n) for n in range(20))
+    assert fresh.encode_ordinary(text) == TIKTOKEN.encode_ordinary(text)
+    assert fresh._cache.long_chars <= 1000
+    assert sum(map(len, fresh._cache.long)) == fresh._cache.long_chars
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_encoding_leaves_the_garbage_collector_as_it_found_it(enabled):
+    import gc
+
+    fresh = BPETokenizer.gpt2()
+    was = gc.isenabled()
+    try:
+        gc.enable() if enabled else gc.disable()
+        fresh.encode_ordinary("some new words to encode, then the same words again")
+        assert gc.isenabled() is enabled
+    finally:
+        gc.enable() if was else gc.disable()

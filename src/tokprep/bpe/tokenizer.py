@@ -47,10 +47,10 @@ if TYPE_CHECKING:
 
 #: How many pieces the encoder remembers; the oldest quarter is dropped when full.
 CACHE_SIZE = 1 << 17
-#: Longer pieces are encoded but not remembered (they rarely repeat and would pin memory).
+#: Pieces longer than this (in characters) are kept apart, in a small side table.
 CACHE_PIECE_LIMIT = 256
-
-_MISSES_BEFORE_BULK = 32
+#: Longer pieces are remembered in a side table of at most this many characters.
+LONG_PIECES_CHARS = 1 << 20
 
 _SURROGATE = regex.compile(r"[\ud800-\udfff]")
 
@@ -61,6 +61,57 @@ def _fix_surrogates(text: str) -> str:
     if text.isascii() or _SURROGATE.search(text) is None:
         return text
     return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
+class _PieceCache(dict[str, list[int]]):
+    """Pre-token -> token IDs, filled on demand: looking up a piece it does not hold encodes
+    the piece (`__missing__`), remembers it and returns its IDs.
+
+    It holds at most `CACHE_SIZE` pieces; when full, the oldest quarter is dropped. Pieces
+    longer than `CACHE_PIECE_LIMIT` characters rarely repeat and would pin memory, so they go
+    to a small side table instead, emptied whenever it holds over `LONG_PIECES_CHARS`
+    characters (a long separator line repeated through a file is still merged once).
+    """
+
+    __slots__ = ("long", "long_chars", "ranks")
+
+    def __init__(self, ranks: dict[bytes, int]) -> None:
+        super().__init__()
+        self.ranks = ranks
+        self.long: dict[str, list[int]] = {}
+        self.long_chars = 0
+
+    def __missing__(self, piece: str) -> list[int]:
+        if len(piece) > CACHE_PIECE_LIMIT:
+            return self._long_piece(piece)
+        ids = _encode_piece(piece, self.ranks)
+        if len(self) >= CACHE_SIZE:
+            for old in list(islice(self, CACHE_SIZE // 4)):
+                del self[old]
+        self[piece] = ids
+        return ids
+
+    def _long_piece(self, piece: str) -> list[int]:
+        ids = self.long.get(piece)
+        if ids is None:
+            ids = _encode_piece(piece, self.ranks)
+            if self.long_chars + len(piece) > LONG_PIECES_CHARS:
+                self.long.clear()
+                self.long_chars = 0
+            if len(piece) <= LONG_PIECES_CHARS:
+                self.long[piece] = ids
+                self.long_chars += len(piece)
+        return ids
+
+
+def _encode_piece(piece: str, ranks: dict[bytes, int]) -> list[int]:
+    """The token IDs of one pre-token: itself if its bytes are a token (tiktoken's shortcut),
+    else its bytes merged pair by pair. Lone surrogates stand for raw bytes (`encode_bytes`)."""
+    data = piece.encode("utf-8", "surrogateescape")
+    rank = ranks.get(data)
+    if rank is not None:
+        return [rank]
+    return bpe_merge(data, ranks)
 
 
 class BPETokenizer:
@@ -110,7 +161,7 @@ class BPETokenizer:
         for text, index in specials.items():
             table[index] = text.encode("utf-8")
         self._decode_table = table
-        self._cache: dict[str, list[int]] = {}
+        self._cache = _PieceCache(self._ranks)
         # The merge that made each learned token, when known (training, or a tokprep file);
         # otherwise recovered from the ranks when needed.
         self._merges: list[tuple[bytes, bytes]] | None = None
@@ -328,80 +379,21 @@ class BPETokenizer:
         return self._encode_pieces(self._splitter.split(text))
 
     def _encode_pieces(self, pieces: list[str]) -> list[int]:
-        # The hot loop looks every piece up in the cache in C (map). A miss raises KeyError
-        # naming the piece, which is encoded and remembered, and the loop resumes after it.
-        # Past a few misses (a cold cache), the rest goes through `_encode_many` instead.
-        cache = self._cache
+        # One pass, in C where it can be: each piece is looked up in the cache, and a piece seen
+        # for the first time is encoded there by `_PieceCache.__missing__`. The cyclic garbage
+        # collector is paused meanwhile: the small lists made for new pieces hold no cycles,
+        # and collecting while a cold cache fills costs a few percent of the encode.
         ids: list[int] = []
         extend = ids.extend
-        remaining = iter(pieces)
-        for _ in range(_MISSES_BEFORE_BULK):
-            try:
-                for piece_ids in map(cache.__getitem__, remaining):
-                    extend(piece_ids)
-                return ids
-            except KeyError as missing:
-                piece = missing.args[0]
-                piece_ids = self._encode_piece(piece)
-                self._remember({piece: piece_ids})
-                extend(piece_ids)
-        extend(self._encode_many(list(remaining)))
-        return ids
-
-    def _encode_many(self, pieces: list[str]) -> list[int]:
-        """Encode each distinct new piece once, then look every piece up."""
-        cache = self._cache
-        distinct = set(pieces)
-        new = self._encode_new(distinct.difference(cache))
-        if len(cache) + len(new) <= CACHE_SIZE and max(map(len, new), default=0) <= (
-            CACHE_PIECE_LIMIT
-        ):
-            table = cache
-        else:  # the cache will not hold them all: a table for this call
-            table = {piece: new[piece] if piece in new else cache[piece] for piece in distinct}
-        self._remember(new)
-        ids: list[int] = []
-        extend = ids.extend
-        for piece_ids in map(table.__getitem__, pieces):
-            extend(piece_ids)
-        return ids
-
-    def _encode_new(self, pieces: Iterable[str]) -> dict[str, list[int]]:
-        """`_encode_piece` over many pieces, with the cyclic garbage collector paused: the
-        thousands of small lists made here hold no cycles, and collecting while they are made
-        costs about a tenth of a cold encode."""
-        ranks = self._ranks
-        get = ranks.get
-        encoded: dict[str, list[int]] = {}
         collecting = gc.isenabled()
         gc.disable()
         try:
-            for piece in pieces:
-                data = piece.encode("utf-8", "surrogateescape")
-                rank = get(data)
-                encoded[piece] = [rank] if rank is not None else bpe_merge(data, ranks)
+            for piece_ids in map(self._cache.__getitem__, pieces):
+                extend(piece_ids)
         finally:
             if collecting:
                 gc.enable()
-        return encoded
-
-    def _remember(self, encoded: dict[str, list[int]]) -> None:
-        """Add pieces to the bounded cache, dropping the oldest quarter when it is full."""
-        cache = self._cache
-        if len(cache) + len(encoded) > CACHE_SIZE:
-            for old in list(islice(cache, CACHE_SIZE // 4)):
-                del cache[old]
-        room = CACHE_SIZE - len(cache)
-        for piece, piece_ids in islice(encoded.items(), max(room, 0)):
-            if len(piece) <= CACHE_PIECE_LIMIT:
-                cache[piece] = piece_ids
-
-    def _encode_piece(self, piece: str) -> list[int]:
-        data = piece.encode("utf-8", "surrogateescape")
-        rank = self._ranks.get(data)
-        if rank is not None:  # a piece that is itself a token (tiktoken's shortcut)
-            return [rank]
-        return bpe_merge(data, self._ranks)
+        return ids
 
     # --- decoding ---------------------------------------------------------------------------
     def decode_bytes(self, tokens: Iterable[int]) -> bytes:
