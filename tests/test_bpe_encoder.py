@@ -404,3 +404,18 @@ def test_encoding_leaves_the_garbage_collector_as_it_found_it(enabled):
         assert gc.isenabled() is enabled
     finally:
         gc.enable() if was else gc.disable()
+
+
+def test_one_encoder_shared_by_threads_with_a_small_cache(monkeypatch):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tokprep.bpe import tokenizer as module
+
+    monkeypatch.setattr(module, "CACHE_SIZE", 64)
+    shared = BPETokenizer.gpt2()
+    texts = [" ".join(f"w{n}q{t}" for n in range(600)) for t in range(4)]
+    expected = [TIKTOKEN.encode_ordinary(t) for t in texts]
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(shared.encode_ordinary, texts * 3))
+    assert results == expected * 3
+    assert len(shared._cache) <= 64

@@ -88,7 +88,7 @@ class _PieceCache(dict[str, tuple[int, ...]]):
         ids = _encode_piece(piece, self.ranks)
         if len(self) >= CACHE_SIZE:
             for old in list(islice(self, CACHE_SIZE // 4)):
-                del self[old]
+                self.pop(old, None)  # another thread may have dropped it already
         self[piece] = ids
         return ids
 
