@@ -158,6 +158,8 @@ def stage_bpe(d: Demo) -> None:
     base = timings["tiktoken"][1]
     for label, (_, seconds) in timings.items():
         d.say(f"  {label:14s} {seconds * 1000:7.1f} ms  ({seconds / base:.2f}x tiktoken)")
+    d.say("  one run each; on a short text, cold is mostly merging each new word once")
+    d.say("  (`tokprep bench` compares them on megabytes of text)")
 
 
 STAGES: list[tuple[str, Callable[[Demo], None]]] = [
