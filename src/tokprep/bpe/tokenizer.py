@@ -47,9 +47,9 @@ if TYPE_CHECKING:
 
 #: How many pieces the encoder remembers; the oldest quarter is dropped when full.
 CACHE_SIZE = 1 << 17
-#: Pieces longer than this (in characters) are kept apart, in a small side table.
+#: Pieces longer than this (in characters) rarely repeat; they go to a small side table.
 CACHE_PIECE_LIMIT = 256
-#: Longer pieces are remembered in a side table of at most this many characters.
+#: The side table holds at most this many characters of pieces (it is emptied when full).
 LONG_PIECES_CHARS = 1 << 20
 
 _SURROGATE = regex.compile(r"[\ud800-\udfff]")
