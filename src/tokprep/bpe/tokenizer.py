@@ -317,7 +317,7 @@ class BPETokenizer:
     def encode_ordinary(self, text: str) -> list[int]:
         """Encode `text`, treating any special-token spelling as ordinary text."""
         require_str("text", text)
-        return self._encode_pieces(self._splitter.split(_fix_surrogates(text)))
+        return self._encode_plain(_fix_surrogates(text))
 
     def encode(
         self,
@@ -333,13 +333,13 @@ class BPETokenizer:
         allowed = check_special(text, self._special_tokens, allowed_special, disallowed_special)
         text = _fix_surrogates(text)
         if not allowed:
-            return self._encode_pieces(self._splitter.split(text))
+            return self._encode_plain(text)
         ids: list[int] = []
         for part, is_special in split_special(text, allowed):
             if is_special:
                 ids.append(self._special_tokens[part])
             else:
-                ids += self._encode_pieces(self._splitter.split(part))
+                ids += self._encode_plain(part)
         return ids
 
     def encode_ordinary_batch(
@@ -377,9 +377,11 @@ class BPETokenizer:
         if not isinstance(data, bytes | bytearray | memoryview):
             raise TypeError(f"encode_bytes takes bytes, got {type(data).__name__}")
         text = bytes(data).decode("utf-8", "surrogateescape")
-        return self._encode_pieces(self._splitter.split(text))
+        return self._encode_plain(text)
 
-    def _encode_pieces(self, pieces: list[str]) -> list[int]:
+    def _encode_plain(self, text: str) -> list[int]:
+        """Pre-tokenize `text` (no special tokens) and encode its pieces."""
+        pieces = self._splitter.split(text)
         # One pass, in C where it can be: each piece is looked up in the cache, and a piece seen
         # for the first time is encoded there by `_PieceCache.__missing__`. The cyclic garbage
         # collector is paused meanwhile: the small tuples made for new pieces hold no cycles,
