@@ -1,16 +1,17 @@
 """tokprep's pure-Python BPE against tiktoken's gpt2: the same IDs on any text."""
 
 import base64
+import re
 import unicodedata
 
 import pytest
-import regex
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import CORPORA, corpus
 from tokprep.bpe import BPETokenizer, tiktoken_gpt2
 from tokprep.errors import DisallowedSpecialTokenError, InvalidTokenError
+from tokprep.testing.strategies import cut_text, split_text, tokenizer_text
 
 OURS = BPETokenizer.gpt2()
 TIKTOKEN = tiktoken_gpt2()
@@ -19,9 +20,8 @@ MANY = settings(max_examples=1000)
 
 # Every character class hypothesis can draw, lone surrogates included.
 ANY_CHAR = st.characters(blacklist_categories=())
-TEXT_WITH_SPECIALS = st.lists(
-    st.one_of(st.text(), st.sampled_from([EOT, "<|endoftext|", "<|endoftext", "endoftext|>", " "]))
-).map("".join)
+# The kit's edge-case text: special-token spellings and near misses among arbitrary text.
+TEXT_WITH_SPECIALS = tokenizer_text()
 
 
 # --- differential properties ------------------------------------------------------------------
@@ -105,12 +105,14 @@ def test_every_code_point_encodes_as_tiktoken(context):
 
 @pytest.mark.parametrize("context", CONTEXTS)
 def test_every_code_point_splits_as_the_regex_reference(context):
-    """The same in more contexts, for the pre-tokenizer alone (its fast path against `regex`,
-    which the test above ties to tiktoken)."""
+    """The same in more contexts, for the pre-tokenizer alone: its shortcuts (ASCII fast path,
+    safe cuts, stand-ins above U+FFFF) against the plain pinned pattern, which
+    tests/test_unicode_pinned.py ties to tiktoken."""
     from tokprep.bpe.pretokenize import splitter
+    from tokprep.bpe.unicode_classes import pinned_pattern
 
     fast = splitter(OURS.pattern)
-    reference = regex.compile(OURS.pattern)
+    reference = re.compile(pinned_pattern(OURS.pattern))
     for start, text in _chunks(context, size=65536):
         assert fast.split(text) == reference.findall(text), (context, start)
 
@@ -314,44 +316,10 @@ def test_ranks_bytes_are_valid_base64_of_shipped_file():
     assert base64.b64encode(b"!") == b"IQ=="
 
 
-MIXED_TEXT = st.lists(
-    st.sampled_from(
-        [
-            "a",
-            "Z",
-            "9",
-            " ",
-            "\n",
-            "\r",
-            "\t",
-            ".",
-            "'",
-            "s",
-            "é",
-            "日",
-            "\u3000",
-            "\xa0",
-            "\u2028",
-            "\x85",
-            "１",
-            "ſ",
-            "'S",
-            "’",
-            "\x1c",
-            "\n\n",
-            "  ",
-            "/",
-            "!",
-            "\u0301",
-        ]
-    ),
-    max_size=60,
-).map("".join)
-
-
-# Few characters, so that the places where cuts go ("X\n|Y", "X| Y") and the ones that must not
-# be cut ("!\n/" is one o200k piece) come up often next to non-ASCII text.
-CUT_TEXT = st.text(alphabet="aé!/\n .\r日", max_size=40)
+# The kit's strategies (tokprep.testing.strategies): the characters that decide where the
+# patterns cut, and a small alphabet where safe cuts and uncuttable pieces come up often.
+MIXED_TEXT = split_text()
+CUT_TEXT = cut_text()
 
 
 @pytest.mark.parametrize("preset", ["gpt2", "cl100k", "o200k"])
@@ -360,9 +328,10 @@ CUT_TEXT = st.text(alphabet="aé!/\n .\r日", max_size=40)
 def test_pretokenizer_fast_path_is_exact_on_mixed_text(preset, text):
     from tokprep.bpe.patterns import PRESETS
     from tokprep.bpe.pretokenize import splitter
+    from tokprep.bpe.unicode_classes import pinned_pattern
 
     pattern = PRESETS[preset]
-    assert splitter(pattern).split(text) == regex.findall(pattern, text)
+    assert splitter(pattern).split(text) == re.findall(pinned_pattern(pattern), text)
 
 
 def test_long_pieces_repeated_in_a_text_are_merged_once(monkeypatch):

@@ -5,8 +5,17 @@ import os
 
 import pytest
 
+from tokprep import files
 from tokprep.errors import TextInputError, TokenizerFileError
-from tokprep.files import atomic_write, read_envelope, read_text, write_envelope
+from tokprep.files import (
+    atomic_files,
+    atomic_write,
+    check_output,
+    read_envelope,
+    read_text,
+    same_file,
+    write_envelope,
+)
 
 
 def test_read_text_names_file_and_byte_offset_of_invalid_utf8(tmp_path):
@@ -33,6 +42,11 @@ def test_atomic_write_replaces_whole_file_or_leaves_old(tmp_path):
         raise RuntimeError("crash mid-write")
     assert path.read_bytes() == b"old"
     assert os.listdir(tmp_path) == ["out.bin"]  # no temporary file left behind
+    # a temporary file carries tokprep's mark, this host's tag and this process's PID
+    with atomic_write(path) as f:
+        [tmp] = [name for name in os.listdir(tmp_path) if name.endswith(".tmp")]
+        assert tmp.startswith(f".out.bin.tokprep-{files._host_tag()}-{os.getpid()}-")
+        f.write(b"old")
     with atomic_write(path) as f:
         f.write(b"new")
     assert path.read_bytes() == b"new"
@@ -73,3 +87,56 @@ def test_atomic_write_gives_new_files_the_usual_mode(tmp_path):
         assert path.stat().st_mode & 0o777 == 0o600  # an existing file keeps its mode
     finally:
         os.umask(old)
+
+
+def test_atomic_files_renames_all_or_none_in_order(tmp_path, monkeypatch):
+    tokens, manifest, folder = tmp_path / "t.bin", tmp_path / "t.bin.json", tmp_path / "gpt2"
+    tokens.write_bytes(b"old")
+    with pytest.raises(RuntimeError), atomic_files() as out:
+        out.open(tokens).write(b"new")
+        out.temp_path(manifest).write_text("{}")
+        (out.temp_folder(folder) / "vocab.bpe").write_text("merges")
+        raise RuntimeError("a later output failed")
+    assert sorted(os.listdir(tmp_path)) == ["t.bin"] and tokens.read_bytes() == b"old"
+    renamed = []
+    replace = os.replace
+
+    def recording(src, dst):
+        renamed.append(os.path.basename(dst))
+        replace(src, dst)
+
+    monkeypatch.setattr(files.os, "replace", recording)
+    with atomic_files() as out:
+        out.open(tokens).write(b"new")
+        out.temp_path(manifest).write_text("{}")
+        (out.temp_folder(folder) / "vocab.bpe").write_text("merges")
+        assert not folder.exists()  # nothing in place before the block ends
+    assert renamed == ["t.bin", "t.bin.json", "vocab.bpe"]  # in the order they were added
+    assert tokens.read_bytes() == b"new" and (folder / "vocab.bpe").read_text() == "merges"
+    assert sorted(os.listdir(tmp_path)) == ["gpt2", "t.bin", "t.bin.json"]
+
+
+def test_output_checks_name_the_output_not_a_temporary_file(tmp_path):
+    missing = tmp_path / "no" / "out.bin"
+    with pytest.raises(FileNotFoundError, match=r"-o .*no/out\.bin: the folder .*no does not"):
+        check_output(missing, "-o")
+    with pytest.raises(IsADirectoryError, match="is a folder"):
+        check_output(tmp_path)
+    with (
+        pytest.raises(FileNotFoundError, match=r"cannot write .*no/out\.bin") as error,
+        atomic_write(missing) as f,
+    ):
+        f.write(b"x")
+    assert ".tmp" not in str(error.value)
+    assert check_output(tmp_path / "new.bin") == tmp_path / "new.bin"
+
+
+def test_same_file_sees_through_symbolic_and_hard_links(tmp_path):
+    a, b = tmp_path / "a.txt", tmp_path / "b.txt"
+    a.write_text("a")
+    b.write_text("a")
+    (tmp_path / "soft").symlink_to(a)
+    os.link(a, tmp_path / "hard")
+    assert same_file(a, tmp_path / "soft") and same_file(a, tmp_path / "hard")
+    assert same_file(a, tmp_path / "." / "a.txt")
+    assert not same_file(a, b) and not same_file(a, tmp_path / "missing")

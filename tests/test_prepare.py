@@ -33,18 +33,14 @@ from tokprep.dataloading.prepare import is_validation_document
 from tokprep.dataloading.tokfile import HEADER_BYTES, file_sha256
 from tokprep.errors import ArgumentValueError, DatasetFormatError, TextInputError
 from tokprep.resolve import tokenizer_identity
+from tokprep.testing.strategies import whitespace_text
 
 EOT = 50256
 ENC = tiktoken_gpt2()
 
-# Characters that matter to the patterns: every kind of whitespace (Unicode White_Space and
-# the \x1c-\x1f separators that str.isspace also counts), letters, digits, punctuation, the
-# contraction quote, "/" (o200k joins it to "\n"), a combining mark and CJK.
-ALPHABET = (
-    "    \n\n\n\r\t\x0b\x0c \x85\xa0\u1680\u2003\u2028\u2029\u202f\u205f\u3000\x1c"
-    "aZé's'll0912.,!?/-\u0301日本"
-)
-texts = st.text(alphabet=ALPHABET, max_size=80)
+# Characters that matter to the patterns (every kind of whitespace, letters, digits,
+# punctuation, "/", a combining mark, CJK): the kit's strategy (tokprep.testing.strategies).
+texts = whitespace_text(max_size=80)
 
 
 WHITE_SPACE = regex.compile(r"\s")  # Unicode White_Space, what the patterns' \s means
@@ -230,11 +226,14 @@ def test_jsonl_field_and_errors(tmp_path):
     prepare([path], tmp_path / "o.bin", jsonl_field="body", progress=False)
     assert load_tokens(tmp_path / "o.bin").tolist() == reference(["alpha", "beta"])
     with pytest.raises(
-        DatasetFormatError, match=r"docs.txt, line 1: no field 'text' \(found \['body'\]\)"
+        DatasetFormatError,
+        match=r"docs.txt, line 1 \(byte offset 0\): no field 'text' \(found \['body'\]\)",
     ):
         prepare([path], tmp_path / "o.bin", jsonl_field="text", progress=False)
     path.write_text('{"body": "alpha"}\n{"body": \n', encoding="utf-8")
-    with pytest.raises(DatasetFormatError, match=r"docs.txt, line 2: not valid JSON"):
+    with pytest.raises(
+        DatasetFormatError, match=r"docs.txt, line 2 \(byte offset 18\): not valid JSON"
+    ):
         prepare([path], tmp_path / "o.bin", jsonl_field="body", progress=False)
 
 
@@ -442,6 +441,10 @@ def test_a_killed_process_leaves_the_old_file_or_the_whole_new_one(tmp_path):
     data = out.read_bytes()
     if data != b"old contents":  # it finished first: then the file is complete and correct
         assert load_tokens(out).tolist() == reference([corpus("war_and_peace")])
+    # The killed run's temporary file (if any) is removed by the next run on the same output.
+    prepare([corpus_path("the-verdict")], out, progress=False)
+    assert not [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+    assert load_tokens(out, verify=True).tolist() == reference([corpus("the-verdict")])
 
 
 # --- the command line ---------------------------------------------------------------------------

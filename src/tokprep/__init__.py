@@ -15,11 +15,13 @@ from tokprep.errors import (
     InvalidTokenError,
     TextInputError,
     TokenizerFileError,
+    TokenizerSpecError,
     TokprepError,
     TokprepValueError,
+    UnknownEncodingError,
     UnknownTokenError,
 )
-from tokprep.resolve import Tokenizer, load_tokenizer, tokenizer_identity
+from tokprep.resolve import Tokenizer, load_tokenizer, parse_spec, tokenizer_identity
 
 __version__ = "0.1.0"
 
@@ -31,10 +33,13 @@ __all__ = [
     "TextInputError",
     "Tokenizer",
     "TokenizerFileError",
+    "TokenizerSpecError",
     "TokprepError",
     "TokprepValueError",
+    "UnknownEncodingError",
     "UnknownTokenError",
     "__version__",
     "load_tokenizer",
+    "parse_spec",
     "tokenizer_identity",
 ]

@@ -1,4 +1,4 @@
-"""`tokprep demo`: the whole input pipeline on one text, each stage in a few lines.
+"""The whole input pipeline on one text, each stage in a few lines (`tokprep demo` runs it).
 
 The default text is Edith Wharton's "The Verdict" (1908, public domain), shipped in the package.
 Nothing here touches the network.
@@ -6,15 +6,13 @@ Nothing here touches the network.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from collections.abc import Callable
 from importlib import resources
 from typing import TextIO
 
-from tokprep.errors import UnknownTokenError
-from tokprep.files import read_text
+from tokprep.errors import MissingDependencyError, UnknownTokenError
 from tokprep.tokenizers import (
     ENDOFTEXT,
     SimpleTokenizerV1,
@@ -96,9 +94,10 @@ def stage_gpt2(d: Demo) -> None:
 
 
 def stage_embeddings(d: Demo) -> None:
-    import torch
+    from tokprep.embeddings import GPTEmbedding  # first: names tokprep[torch] if torch is missing
+    from tokprep.optional import require_torch
 
-    from tokprep.embeddings import GPTEmbedding
+    torch = require_torch("the demo's embeddings stage")
     from tokprep.errors import ArgumentValueError
 
     # The loader's first batch: 8 windows of 4 IDs at stride 4 (each needs a next-token target).
@@ -112,7 +111,8 @@ def stage_embeddings(d: Demo) -> None:
     d.say("GPTEmbedding(vocab_size=50257, emb_dim=256, context_length=4), first batch:")
     d.say(f"  token IDs:             {inputs.shape}")
     d.say(f"  token embeddings:      {layer.tok_emb(inputs).shape}")
-    d.say(f"  positional embeddings: {layer.pos_emb(torch.arange(4)).shape}")
+    if layer.pos_emb is not None:  # "learned", the default, has one
+        d.say(f"  positional embeddings: {layer.pos_emb(torch.arange(4)).shape}")
     d.say(f"  input embeddings:      {layer(inputs).shape}  (token + positional)")
     try:
         layer(torch.tensor([[50257]]))
@@ -183,22 +183,9 @@ def run_demo(
     for number, (title, stage) in enumerate(STAGES, start=1):
         start = time.perf_counter()
         demo.say(f"[{number}] {title}")
-        stage(demo)
+        try:
+            stage(demo)
+        except MissingDependencyError as e:  # torch's stages without torch: say how to add it
+            demo.say(f"  skipped: {e}")
         demo.say(f"    ({time.perf_counter() - start:.2f} s)")
     return demo
-
-
-def _command(args: argparse.Namespace) -> int:
-    if args.text is None:
-        run_demo()
-    else:
-        run_demo(read_text(args.text), name=str(args.text))
-    return 0
-
-
-def register(commands: argparse._SubParsersAction) -> None:
-    parser = commands.add_parser("demo", help="run every stage of the pipeline on a text")
-    parser.add_argument(
-        "--text", metavar="FILE", help="a UTF-8 text file (default: the bundled story)"
-    )
-    parser.set_defaults(func=_command)

@@ -4,8 +4,9 @@ One rule: a value of the wrong *type* raises the built-in `TypeError`; a value o
 that is wrong raises a subclass of `TokprepValueError` (itself a `ValueError`). Messages name the
 offending value, the limit it broke and what to change.
 
-Two classes are also `KeyError`s, because the callers they replace raise `KeyError`: a word
-missing from a vocabulary (`dict` lookup) and a bad ID on decode (tiktoken).
+Three classes are also `KeyError`s, because the callers they replace raise `KeyError`: a word
+missing from a vocabulary (`dict` lookup), a bad ID on decode and an unknown model name
+(tiktoken).
 """
 
 from __future__ import annotations
@@ -61,12 +62,33 @@ class TokenizerFileError(TokprepValueError):
     """A tokenizer or vocabulary file is malformed; the message names the file and the line."""
 
 
+class UnknownEncodingError(TokprepValueError, KeyError):
+    """An encoding or model name that tokprep's table does not have (tiktoken raises
+    `ValueError` for an unknown encoding and `KeyError` for an unknown model: this is both)."""
+
+
+class TokenizerSpecError(TokprepValueError):
+    """A `load_tokenizer` spec that names no encoding, file or object; the message lists every
+    form a spec can take."""
+
+
 class DatasetFormatError(TokprepValueError):
     """A token dataset file is malformed, truncated or does not match its manifest."""
 
 
 class TextInputError(TokprepValueError):
     """Input text that cannot be used: invalid UTF-8 (with the byte offset), or empty."""
+
+
+class WorkerDiedError(TokprepError, ChildProcessError):
+    """A worker process died mid-run (killed, out of memory); the message says how and what
+    to do. An `OSError` (via `ChildProcessError`), so the command line reports it and exits 1."""
+
+
+class MissingDependencyError(TokprepError, ImportError):
+    """An optional dependency (torch, matplotlib, ...) is not installed; the message names the
+    feature that needs it and the `pip install 'tokprep[EXTRA]'` that adds it. An
+    `ImportError`, so code that falls back when an import fails keeps working."""
 
 
 # --- small validators shared by every part ---------------------------------------------------
@@ -82,6 +104,17 @@ def require_int(name: str, value: Any, *, minimum: int | None = None, hint: str 
         fix = f" {hint}" if hint else ""
         raise ArgumentValueError(f"{name} must be >= {minimum}, got {value}.{fix}")
     return value
+
+
+def require_bool(name: str, value: Any) -> bool:
+    """Return `value` if it is a bool (numpy's `bool_` too), else raise `TypeError`: a truthy
+    string such as `"no"` or `"False"` would silently mean True."""
+    if isinstance(value, bool):
+        return value
+    kind = type(value)
+    if kind.__module__ == "numpy" and kind.__name__ in ("bool", "bool_"):
+        return bool(value)
+    raise TypeError(f"{name} must be True or False, got {kind.__name__} {value!r}")
 
 
 def require_str(name: str, value: Any) -> str:

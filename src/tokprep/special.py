@@ -7,15 +7,19 @@ Text that spells a special token (`"<|endoftext|>"`) is refused unless the calle
   of these in the text raises `DisallowedSpecialTokenError`;
 - anything in neither set is encoded as ordinary text, like `encode_ordinary` does.
 
-When special tokens overlap (one is a prefix of another) the longest match wins, so the result
-never depends on set iteration order.
+Special tokens never overlap at a position: tokprep refuses a set where one token is a prefix
+of another (`special_tokens_problem`), because tiktoken then picks one at random (it joins its
+special tokens into one regex in hash-map order, and the first alternative that matches wins).
+Without prefixes at most one special token can start at any position, so the leftmost match is
+the same whatever the order, and tokprep and tiktoken cut the text the same way.
 """
 
 from __future__ import annotations
 
 import functools
+import itertools
 import re
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from typing import Literal
 
 from tokprep.errors import DisallowedSpecialTokenError
@@ -27,9 +31,32 @@ AllowedSpecial = Literal["all"] | Collection[str]
 SPECIAL_SHAPE = re.compile(r"<\|[^|<>]*\|>")
 
 
+def special_tokens_problem(tokens: Iterable[str]) -> str | None:
+    """What is wrong with a set of special tokens, or None: an empty token, or one token that is
+    a prefix of another (`<|a|>` and `<|a|>b`). Callers raise it with their own error class.
+
+    >>> special_tokens_problem(["<|a|>", "<|a|>b"]) is not None
+    True
+    """
+    ordered = sorted(tokens)
+    if ordered and ordered[0] == "":
+        return "a special token is the empty string; give each special token some text"
+    # If a is a prefix of any token, it is a prefix of the token right after it in sorted order.
+    for shorter, longer in itertools.pairwise(ordered):
+        if longer.startswith(shorter):
+            return (
+                f"the special tokens {shorter!r} and {longer!r} overlap: the first is a prefix of "
+                f"the second, so the text {longer!r} could be either one, and tiktoken would pick "
+                "one at random (it tries special tokens in hash-map order). Rename or drop one "
+                "of them so that no special token begins with another"
+            )
+    return None
+
+
 @functools.lru_cache(maxsize=64)
 def special_regex(tokens: frozenset[str]) -> re.Pattern[str]:
-    """A pattern matching any of `tokens`, longest first (then alphabetical, for determinism)."""
+    """A pattern matching any of `tokens`. The order of the alternatives (longest first, then
+    alphabetical) matters only for sets `special_tokens_problem` refuses."""
     ordered = sorted(tokens, key=lambda t: (-len(t), t))
     return re.compile("|".join(re.escape(t) for t in ordered))
 

@@ -58,7 +58,8 @@ def forward_throughput(
     inner = inner if inner is not None else (3 if device == "cpu" else 20)
     torch.manual_seed(seed)
     layer = GPTEmbedding(vocab_size, emb_dim, context_length).to(device)
-    tok_emb, pos_emb = layer.tok_emb, layer.pos_emb
+    tok_emb: Any = layer.tok_emb
+    pos_emb: Any = layer.pos_emb
     generator = torch.Generator().manual_seed(seed)
     ids = torch.randint(vocab_size, (batch_size, context_length), generator=generator)
     ids = ids.to(device)

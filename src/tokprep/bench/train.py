@@ -12,12 +12,14 @@ pair of the whole corpus for every merge, timed per merge to show why that desig
 
 from __future__ import annotations
 
+import functools
 import json
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -46,40 +48,145 @@ def _hf_trainer_run(text: str | list[str], vocab_size: int, pattern: str) -> Any
     return tok
 
 
-def compare_with_hf(
-    text: str, n_merges: int, *, pattern: str = "gpt2", repeats: int = 5
-) -> dict[str, float]:
-    """Median seconds of `train_bpe` and of Hugging Face on `text` for `n_merges` merges.
+#: The tie-break profiles of `train_bpe` (tokprep.bpe.tie_break), each timed in a full run.
+TIE_BREAKS = ("hf", "rustbpe", "lexicographic", "first-seen")
 
-    Returns `ours_s`, `hf_s`, `ratio` (ours / hf: below 1 is faster), the per-run lists'
-    spread (`ours_min_s`, `ours_max_s`, `hf_min_s`, `hf_max_s`) and `same_vocab` (1.0 when
-    both learned the same tokens).
+
+def train_comparison(
+    text: str,
+    n_merges: int,
+    *,
+    pattern: str = "gpt2",
+    repeats: int = 5,
+    tie_breaks: Sequence[str] = ("hf",),
+    trainers: Sequence[Any] = (),
+) -> dict[str, Any]:
+    """Seconds of each trainer on `text` for `n_merges` merges, runs interleaved.
+
+    Contenders: `train_bpe` with each of `tie_breaks` ("tokprep (hf)", ...), Hugging Face's
+    `BpeTrainer` ("huggingface", when installed), `rustbpe` (nanochat's Rust trainer, threads;
+    when installed) and each user trainer (`tokprep.testing.trainer_adapters.AdaptedTrainer`,
+    `tokprep bench --trainer SPEC`). Returns per contender `times`, `median_s`, `min_s`,
+    `max_s`, `merges` (how many it learned) and `ratio` (median ÷ Hugging Face's median, or ÷
+    tokprep (hf)'s without Hugging Face), plus `reference` and `skipped`.
     """
+    from tokprep.bpe.patterns import resolve_pattern
     from tokprep.bpe.train import train_bpe
 
     vocab_size = 256 + n_merges
-    ours, theirs = [], []
-    same = True
-    for _ in range(repeats):
-        start = time.perf_counter()
-        trained = train_bpe(text, vocab_size, pattern=pattern, progress=False, processes=1)
-        ours.append(time.perf_counter() - start)
-        start = time.perf_counter()
-        tok = _hf_trainer_run(text, vocab_size, pattern)
-        theirs.append(time.perf_counter() - start)
-        same = same and tok.get_vocab_size() == len(trained.ranks)
-    return {
-        "chars": float(len(text)),
-        "n_merges": float(n_merges),
-        "ours_s": statistics.median(ours),
-        "hf_s": statistics.median(theirs),
-        "ratio": statistics.median(ours) / statistics.median(theirs),
-        "ours_min_s": min(ours),
-        "ours_max_s": max(ours),
-        "hf_min_s": min(theirs),
-        "hf_max_s": max(theirs),
-        "same_vocab": float(same),
+    run: dict[str, Callable[[], int]] = {}
+    for tie_break in tie_breaks:
+        run[f"tokprep ({tie_break})"] = functools.partial(
+            lambda t: (
+                len(
+                    train_bpe(
+                        text, vocab_size, pattern=pattern, progress=False, processes=1, tie_break=t
+                    ).ranks
+                )
+                - 256
+            ),
+            tie_break,
+        )
+    skipped: dict[str, str] = {}
+    try:
+        import tokenizers  # noqa: F401
+    except ImportError:
+        skipped["huggingface"] = "tokenizers is not installed (pip install tokenizers)"
+    else:
+        run["huggingface"] = lambda: (
+            _hf_trainer_run(text, vocab_size, pattern).get_vocab_size() - 256
+        )
+    try:  # a peer when installed: nanochat's Rust trainer (ties as tie_break="rustbpe")
+        import rustbpe
+    except ImportError:
+        skipped["rustbpe"] = "rustbpe is not installed (pip install rustbpe)"
+    else:
+
+        def rust() -> int:
+            peer = rustbpe.Tokenizer()
+            peer.train_from_iterator(iter([text]), vocab_size, pattern=resolve_pattern(pattern))
+            return len(peer.get_mergeable_ranks()) - 256
+
+        run["rustbpe"] = rust
+    for trainer in trainers:
+        run[trainer.name] = functools.partial(lambda t: len(t.run(text, n_merges, ())), trainer)
+    times: dict[str, list[float]] = {name: [] for name in run}
+    merges: dict[str, int] = {}
+    names = list(run)
+    for number in range(repeats):
+        for name in names[number % len(names) :] + names[: number % len(names)]:
+            start = time.perf_counter()
+            merges[name] = run[name]()
+            times[name].append(time.perf_counter() - start)
+    reference = "huggingface" if "huggingface" in run else f"tokprep ({tie_breaks[0]})"
+    result: dict[str, Any] = {
+        "chars": len(text),
+        "n_merges": n_merges,
+        "repeats": repeats,
+        "reference": reference,
+        "skipped": skipped,
+        "trainers": [t.name for t in trainers],
     }
+    for name in names:
+        median = statistics.median(times[name])
+        result[name] = {
+            "times": times[name],
+            "median_s": median,
+            "min_s": min(times[name]),
+            "max_s": max(times[name]),
+            "merges": merges[name],
+            "ratio": median / statistics.median(times[reference]),
+        }
+    return result
+
+
+def tables(result: dict[str, Any], corpus: str) -> list[Any]:
+    """The training table: time per trainer, merges/s, and time ÷ the reference's."""
+    from tokprep.bench.records import Column, Row, Table
+
+    table = Table(
+        key="train",
+        title=f"BPE training: {result['chars']:,} characters of {corpus}, "
+        f"{result['n_merges']:,} merges, {result['repeats']} interleaved run(s)",
+        reference=result["reference"],
+        columns=[
+            Column("time", "seconds"),
+            Column("[fastest, slowest]", "text"),
+            Column("merges/s", "rate"),
+            Column("merges learned", "count"),
+        ],
+        rate_unit="merges/s",
+        notes=[
+            "tokprep (NAME): train_bpe with tie_break=NAME (tokprep.bpe.tie_break), one process; "
+            "rustbpe counts in parallel threads; time: the median run",
+            *(f"skipped {name}: {why}" for name, why in result["skipped"].items()),
+        ],
+    )
+    for name, e in result.items():
+        if not (isinstance(e, dict) and "median_s" in e):
+            continue
+        n = result["n_merges"]
+        table.add(
+            Row(
+                name,
+                {
+                    "time": e["median_s"],
+                    "[fastest, slowest]": f"[{_fmt(e['min_s'])}, {_fmt(e['max_s'])}]",
+                    "merges/s": n / e["median_s"],
+                    "merges learned": e["merges"],
+                },
+                ratio=e["ratio"],
+                rate=n / e["median_s"],
+                rate_low=n / e["max_s"],
+                rate_high=n / e["min_s"],
+                ours=name.startswith("tokprep"),
+            )
+        )
+    return [table]
+
+
+def _fmt(seconds: float) -> str:
+    return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.2f} s"
 
 
 def assemble_corpus(directory: Path, target_bytes: int = 20_000_000) -> list[Path]:
@@ -105,7 +212,7 @@ vocab_size, processes, engine = int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 start = time.perf_counter()
 if engine == "tokprep":
     from tokprep.bpe.train import train_bpe
-    train_bpe(paths, vocab_size, progress=False, processes=processes)
+    train_bpe(None, vocab_size, files=paths, progress=False, processes=processes)
 else:
     from tokprep.bench.train import _hf_trainer_run
     _hf_trainer_run([p.read_text(encoding="utf-8") for p in paths], vocab_size, "gpt2")

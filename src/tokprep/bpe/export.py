@@ -26,8 +26,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from typing import Any
 
-from tokprep.bpe.gpt2_files import token_to_unicode
+from tokprep.bpe.cuts import TokenCuts
+from tokprep.bpe.gpt2_files import token_to_unicode, unicode_to_token
+from tokprep.bpe.merge import bpe_split
 from tokprep.bpe.ranks import dump_tiktoken_bpe, validate_ranks
 from tokprep.errors import ArgumentValueError
 from tokprep.files import PathLike, atomic_write
@@ -49,34 +52,19 @@ def _by_rank(ranks: Mapping[bytes, int]) -> list[bytes]:
     return tokens
 
 
-def _split_with_lower_ranks(token: bytes, rank: int, ranks: Mapping[bytes, int]) -> list[bytes]:
-    """Run tiktoken-style BPE on `token`'s bytes, allowing only merges ranked below `rank`."""
-    parts = [token[i : i + 1] for i in range(len(token))]
-    while len(parts) > 2:
-        best = None
-        best_rank = rank
-        for i in range(len(parts) - 1):
-            joined_rank = ranks.get(parts[i] + parts[i + 1])
-            if joined_rank is not None and joined_rank < best_rank:
-                best, best_rank = i, joined_rank
-        if best is None:
-            break
-        parts[best : best + 2] = [parts[best] + parts[best + 1]]
-    return parts
-
-
 def merges_from_ranks(ranks: Mapping[bytes, int]) -> list[tuple[bytes, bytes]]:
     """Each learned token's two parents, in rank order: `result[i]` makes rank `256 + i`.
 
     The parents are the split BPE itself produces when it encodes the token's bytes with only
     the lower ranks; for a vocabulary trained by `train_bpe` that is the training merge. (The
-    same recovery as in tiktoken's `_educational` module and in `bpeasy`.)
+    same recovery as in tiktoken's `_educational` module and in `bpeasy`.) It runs tokprep's
+    own merge with a rank limit (`tokprep.bpe.merge.bpe_split`): O(n log n) for n bytes.
     """
     tokens = _by_rank(ranks)
     merges: list[tuple[bytes, bytes]] = []
     for rank in range(256, len(tokens)):
         token = tokens[rank]
-        parts = _split_with_lower_ranks(token, rank, ranks)
+        parts = bpe_split(token, ranks, rank)
         if len(parts) != 2:
             # validate_ranks guarantees a two-way cut exists; BPE may still not reach it.
             raise ArgumentValueError(
@@ -88,21 +76,28 @@ def merges_from_ranks(ranks: Mapping[bytes, int]) -> list[tuple[bytes, bytes]]:
     return merges
 
 
+def _learned_tokens(ranks: Mapping[bytes, int]) -> list[bytes]:
+    """The multi-byte tokens in rank order: ranks 256 on in a contiguous table, and the same
+    idea in a table that keeps a file's own IDs (`tokprep.bpe.hf`)."""
+    return sorted((token for token in ranks if len(token) > 1), key=ranks.__getitem__)
+
+
 def _check_merges(
-    merges: Sequence[tuple[bytes, bytes]], tokens: list[bytes]
+    merges: Sequence[tuple[bytes, bytes]], learned: list[bytes], ranks: Mapping[bytes, int]
 ) -> list[tuple[bytes, bytes]]:
-    if len(merges) != len(tokens) - 256:
+    if len(merges) != len(learned):
         raise ArgumentValueError(
-            f"merges has {len(merges)} entries but the ranks have {len(tokens) - 256} learned "
+            f"merges has {len(merges)} entries but the ranks have {len(learned)} learned "
             "tokens; give one merge per learned token (TrainedBPE.merges), or merges=None"
         )
     checked = []
     for i, pair in enumerate(merges):
         left, right = pair
-        if left + right != tokens[256 + i]:
+        if left + right != learned[i]:
             raise ArgumentValueError(
-                f"merges[{i}] = {pair!r} makes {left + right!r}, but rank {256 + i} is "
-                f"{tokens[256 + i]!r}; merges must be in rank order (TrainedBPE.merges)"
+                f"merges[{i}] = {pair!r} makes {left + right!r}, but learned token {i} (rank "
+                f"{ranks[learned[i]]}) is {learned[i]!r}; merges must be in rank order "
+                "(TrainedBPE.merges)"
             )
         checked.append((left, right))
     return checked
@@ -116,17 +111,17 @@ def hf_merges(
     For each token in rank order: its parents (from `merges`, or `merges_from_ranks`), then every
     other cut of it into two tokens, by cut position.
     """
-    tokens = _by_rank(ranks)
-    parents = merges_from_ranks(ranks) if merges is None else _check_merges(merges, tokens)
+    learned = _learned_tokens(ranks)
+    parents = (
+        merges_from_ranks(ranks) if merges is None else _check_merges(merges, learned, ranks)
+    )
     result: list[tuple[bytes, bytes]] = []
-    for rank in range(256, len(tokens)):
-        token = tokens[rank]
-        first = parents[rank - 256]
+    cutter = TokenCuts(ranks)  # the cuts whose halves are tokens, without slicing every cut
+    for token, first in zip(learned, parents, strict=True):
         result.append(first)
-        for cut in range(1, len(token)):
-            left, right = token[:cut], token[cut:]
-            if left in ranks and right in ranks and (left, right) != first:
-                result.append((left, right))
+        for cut, _, _ in cutter.cuts(token):
+            if cut != len(first[0]):
+                result.append((token[:cut], token[cut:]))
     return result
 
 
@@ -137,7 +132,7 @@ def write_tiktoken_file(ranks: Mapping[bytes, int], path: PathLike) -> None:
         f.write(dump_tiktoken_bpe(ranks))
 
 
-def _rank(item: tuple[bytes, int]) -> int:
+def _rank(item: tuple[Any, int]) -> int:
     return item[1]
 
 
@@ -242,7 +237,8 @@ def write_hf_tokenizer_json(
     it: pre-tokenizer = `Split` on the pattern (see `hf_pattern`) then `ByteLevel` without its
     own regex; model = BPE with every cut of every token as a merge (`hf_merges`; `merges`
     supplies each token's parents, default `merges_from_ranks`) and `ignore_merges`; decoder =
-    `ByteLevel`; special tokens as added tokens with their IDs.
+    `ByteLevel`; special tokens as added tokens with their IDs, and in the model's vocabulary.
+    Ranks with gaps (a table imported with a file's own IDs, `tokprep.bpe.hf`) need `merges`.
 
     Known differences from tiktoken: the tie described in the module docstring, and characters
     newer than the Unicode version of Hugging Face's Oniguruma (assigned after Unicode 14 or
@@ -251,8 +247,25 @@ def write_hf_tokenizer_json(
     from tokprep.bpe.patterns import resolve_pattern
 
     pattern = resolve_pattern(pattern)
-    validate_ranks(ranks, special_tokens=dict(special_tokens))
-    vocab = {token_to_unicode(token): rank for token, rank in sorted(ranks.items(), key=_rank)}
+    if merges is None or not ranks or max(ranks.values()) == len(ranks) - 1:
+        validate_ranks(ranks, special_tokens=dict(special_tokens))
+    else:  # a file's own IDs (ranks with gaps, special tokens anywhere), with their merges
+        from tokprep.bpe.hf import check_id_table
+
+        check_id_table(ranks, special_tokens, merges, "ranks")
+    vocab = {token_to_unicode(token): rank for token, rank in ranks.items()}
+    # The special tokens go in the model's vocabulary too, as Hugging Face's trainer writes
+    # them: an added token whose text the vocabulary lacks gets the next free ID, whatever its
+    # "id" says (cl100k's <|endoftext|> would become 100256 instead of 100257).
+    clash = [name for name in special_tokens if name in vocab]
+    if clash:
+        raise ArgumentValueError(
+            f"special token {clash[0]!r} is spelled like the mergeable token "
+            f"{unicode_to_token(clash[0], 'ranks')!r} in Hugging Face's byte characters, so a "
+            "tokenizer.json cannot hold both; rename the special token"
+        )
+    vocab.update(special_tokens)
+    vocab = dict(sorted(vocab.items(), key=_rank))
     merge_lines = [
         f"{token_to_unicode(a)} {token_to_unicode(b)}" for a, b in hf_merges(ranks, merges)
     ]

@@ -3,6 +3,10 @@
 These are tiktoken's patterns (facts, so that tokprep splits text exactly as tiktoken does).
 BPE never merges across a piece boundary, so the pattern decides, for example, that " the"
 (with its leading space) is one piece and that digits never merge with letters.
+
+The strings stay tiktoken's, byte for byte; when tokprep splits text with one of them, its
+Unicode classes (`\\p{L}`, `\\p{N}`, `\\s`...) come from tables pinned to tiktoken's Unicode
+version (`tokprep.bpe.unicode_classes`), not from the installed `regex` module.
 """
 
 from __future__ import annotations

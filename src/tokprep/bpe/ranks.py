@@ -19,14 +19,17 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
+import gzip
 import hashlib
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tokprep.errors import TokenizerFileError
+from tokprep.bpe.cuts import TokenCuts
+from tokprep.errors import ArgumentValueError, TokenizerFileError
 from tokprep.files import PathLike
+from tokprep.special import special_tokens_problem
 
 if TYPE_CHECKING:
     import tiktoken
@@ -52,6 +55,16 @@ def check_sha256(data: bytes, expected: str | None, source: str) -> None:
     """Raise `TokenizerFileError` unless `data` hashes to `expected` (skipped when None)."""
     if expected is None:
         return
+    if not isinstance(expected, str):
+        raise TypeError(
+            f"expected_sha256 must be a str of 64 hex digits (or None), got "
+            f"{type(expected).__name__} {expected!r}"
+        )
+    if len(expected) != 64 or expected.strip("0123456789abcdefABCDEF"):
+        raise ArgumentValueError(
+            f"expected_sha256 {expected!r} is not a sha256: it must be 64 hex digits, as "
+            "`sha256sum FILE` prints them"
+        )
     actual = sha256_hex(data)
     if actual != expected.lower():
         raise TokenizerFileError(
@@ -108,6 +121,10 @@ def parse_tiktoken_bpe(data: bytes, source: str) -> tuple[dict[bytes, int], dict
     return ranks, lines
 
 
+#: Tokens up to this many bytes are checked by trying every cut; longer ones by `TokenCuts`.
+_SHORT_TOKEN = 32
+
+
 def validate_ranks(
     ranks: Mapping[bytes, int],
     source: str = "ranks",
@@ -146,16 +163,23 @@ def validate_ranks(
             f"{source}: ranks must be contiguous 0..{n - 1}, but rank {gap} is missing "
             f"(largest rank {max(by_rank)})"
         )
+    cutter: TokenCuts | None = None
     for token, rank in ranks.items():
         if len(token) == 1:
             continue
-        for cut in range(1, len(token)):
-            left = ranks.get(token[:cut])
-            if left is not None and left < rank:
-                right = ranks.get(token[cut:])
-                if right is not None and right < rank:
-                    break
-        else:
+        if len(token) <= _SHORT_TOKEN:  # every cut, sliced: cheap at this length
+            for cut in range(1, len(token)):
+                left = ranks.get(token[:cut])
+                if left is not None and left < rank:
+                    right = ranks.get(token[cut:])
+                    if right is not None and right < rank:
+                        break
+            else:
+                cut = 0
+        else:  # only the cuts whose halves are tokens (linear in the token's length)
+            cutter = cutter or TokenCuts(ranks)
+            cut = next((c for c, a, b in cutter.cuts(token) if a < rank and b < rank), 0)
+        if not cut:
             raise TokenizerFileError(
                 f"{where(token)}: token {token!r} (rank {rank}) is not the merge of two "
                 "lower-ranked tokens, so BPE can never produce it"
@@ -163,19 +187,45 @@ def validate_ranks(
     validate_special_tokens(special_tokens or {}, n, source)
 
 
+#: How far past the mergeable ranks a special-token ID may lie. BPETokenizer decodes through a
+#: table with one entry per ID up to the largest (8 bytes each), so an ID of 10**12 would ask
+#: for terabytes; real vocabularies leave gaps of a few hundred at most (o200k: 19).
+MAX_SPECIAL_ID_GAP = 2**20
+
+
 def validate_special_tokens(special_tokens: Mapping[str, int], n_ranks: int, source: str) -> None:
-    """Special-token IDs are distinct non-negative ints at or above the `n_ranks` mergeable
-    ranks (tiktoken's rule: they never collide with a mergeable token)."""
+    """Special-token IDs are distinct non-negative ints from `n_ranks` (tiktoken's rule: they
+    never collide with a mergeable token) to below `n_ranks + MAX_SPECIAL_ID_GAP`; no token is
+    empty or a prefix of another (see `tokprep.special.special_tokens_problem`).
+
+    Non-integer IDs raise `TypeError` (numpy integers are accepted); bad values raise
+    `TokenizerFileError` naming `source`.
+    """
+    limit = n_ranks + MAX_SPECIAL_ID_GAP
     for name, index in special_tokens.items():
-        if isinstance(index, bool) or not isinstance(index, int) or index < 0:
-            raise TokenizerFileError(f"{source}: special token {name!r} has invalid ID {index!r}")
+        if isinstance(index, bool) or not hasattr(index, "__index__"):
+            raise TypeError(
+                f"{source}: special token {name!r} has ID {index!r} of type "
+                f"{type(index).__name__}; special-token IDs must be ints"
+            )
+        index = index.__index__()
         if index < n_ranks:
             raise TokenizerFileError(
-                f"{source}: special token {name!r} has ID {index}, which is already a mergeable "
-                f"rank; special IDs must be >= {n_ranks}"
+                f"{source}: special token {name!r} has ID {index}, which is "
+                + ("negative" if index < 0 else "already a mergeable rank")
+                + f"; special IDs must be >= {n_ranks} (the number of mergeable ranks)"
             )
-    if len(set(special_tokens.values())) != len(special_tokens):
+        if index >= limit:
+            raise TokenizerFileError(
+                f"{source}: special token {name!r} has ID {index:,}, more than this vocabulary "
+                f"can hold: special IDs must be below {limit:,} ({n_ranks:,} mergeable ranks + "
+                f"2**20), because the decoder keeps one entry per ID up to the largest. Number "
+                f"the special tokens from {n_ranks:,}, right after the ranks"
+            )
+    if len({index.__index__() for index in special_tokens.values()}) != len(special_tokens):
         raise TokenizerFileError(f"{source}: two special tokens share an ID: {special_tokens!r}")
+    if problem := special_tokens_problem(special_tokens):
+        raise TokenizerFileError(f"{source}: {problem}")
 
 
 def read_tiktoken_file(path: PathLike, *, expected_sha256: str | None = None) -> dict[bytes, int]:
@@ -196,12 +246,46 @@ def dump_tiktoken_bpe(ranks: Mapping[bytes, int]) -> bytes:
     )
 
 
+def read_ranks_text(path: PathLike) -> bytes:
+    """The `.tiktoken` text of the file at `path`, gunzipped when the name ends in `.gz`.
+
+    Hashes of ranks files (tiktoken's pins, tokprep's sidecars) are of this text.
+    """
+    path = Path(path)
+    data = path.read_bytes()
+    if path.name.endswith(".gz"):
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError) as e:
+            raise TokenizerFileError(f"{path}: not a readable gzip file ({e})") from None
+    return data
+
+
+def parse_pinned_tiktoken_bpe(data: bytes) -> dict[bytes, int]:
+    """Parse `.tiktoken` text whose sha256 already matched a pin (a known-good file).
+
+    No per-line checks: the hash pins bytes whose validity is a test, so loading costs about
+    what tiktoken's own loader does. Use `parse_tiktoken_bpe` for anything else.
+    """
+    decode = binascii.a2b_base64
+    return {decode(token): int(rank) for token, rank in map(bytes.split, data.splitlines())}
+
+
 @functools.cache
+def _packaged_ranks(filename: str, sha256: str) -> dict[bytes, int]:
+    """The ranks shipped as `tokprep/data/<filename>`, hash-checked, read once per process.
+
+    The dict is shared by every caller: read it, never change it.
+    """
+    source = f"tokprep/data/{filename}"
+    with resources.as_file(resources.files("tokprep") / "data" / filename) as path:
+        data = read_ranks_text(path)
+    check_sha256(data, sha256, source)
+    return parse_pinned_tiktoken_bpe(data)
+
+
 def _gpt2_ranks() -> dict[bytes, int]:
-    data = (resources.files("tokprep") / "data" / "gpt2.tiktoken").read_bytes()
-    check_sha256(data, GPT2_TIKTOKEN_SHA256, "tokprep/data/gpt2.tiktoken")
-    # The hash pins the exact, known-good file, so the full validation is a test, not a cost.
-    return parse_tiktoken_bpe(data, "tokprep/data/gpt2.tiktoken")[0]
+    return _packaged_ranks("gpt2.tiktoken", GPT2_TIKTOKEN_SHA256)
 
 
 def gpt2_ranks() -> dict[bytes, int]:
@@ -209,19 +293,13 @@ def gpt2_ranks() -> dict[bytes, int]:
     return dict(_gpt2_ranks())
 
 
-@functools.cache
 def tiktoken_gpt2() -> tiktoken.Encoding:
     """tiktoken's `gpt2` encoding, built offline from the shipped, hash-checked ranks.
 
     Equal to `tiktoken.get_encoding("gpt2")`: same ranks, `<|endoftext|>` = 50256, the same
-    pattern; it never downloads and never reads tiktoken's cache folder.
+    pattern; it never downloads and never reads tiktoken's cache folder. The same object as
+    `tokprep.bpe.tiktoken_encoding("gpt2")`.
     """
-    import tiktoken
+    from tokprep.bpe.encodings import tiktoken_encoding
 
-    return tiktoken.Encoding(
-        name="gpt2",
-        pat_str=GPT2_PATTERN,
-        mergeable_ranks=_gpt2_ranks(),
-        special_tokens={ENDOFTEXT: GPT2_EOT},
-        explicit_n_vocab=GPT2_EOT + 1,
-    )
+    return tiktoken_encoding("gpt2")

@@ -1,6 +1,8 @@
 """Token files on disk and sliding-window datasets / loaders.
 
     prepare(files, "train.bin")        corpus -> llm.c token file (+ manifest), streamed
+    prepare(files, "fw", shard_tokens=10**8, engine="ray")    llm.c shards, on Ray
+    merge("fw")                        assemble a `tasks` run's parts, or verify an output
     load_tokens("train.bin")           a checked, read-only memory map of the tokens
     GPTDataset(ids, max_length, stride)    the textbook's windows, computed on demand
     create_dataloader(txt, ...)        drop-in for the textbook's create_dataloader_v1
@@ -16,6 +18,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from tokprep.dataloading.parts import merge, verify
 from tokprep.dataloading.prepare import (
     PrepareResult,
     end_of_text_id,
@@ -53,17 +56,22 @@ __all__ = [
     "load_tokens",
     "loader_from_tokens",
     "make_header",
+    "merge",
     "prepare",
     "read_header",
     "read_manifest",
     "safe_chunks",
     "torch_dataloader",
     "validation_path",
+    "verify",
 ]
 
 
 def __getattr__(name: str) -> Any:
     # The torch half is imported on first use (PEP 562).
     if name in _TORCH_NAMES:
+        from tokprep.optional import require_torch
+
+        require_torch(f"tokprep.dataloading.{name}")  # names the extra if torch is missing
         return getattr(importlib.import_module(_TORCH_NAMES[name]), name)
     raise AttributeError(f"module 'tokprep.dataloading' has no attribute {name!r}")

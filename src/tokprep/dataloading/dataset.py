@@ -13,9 +13,10 @@ input `ids[i:i+L]`, target `ids[i+1:i+L+1]` (the next token at every position).
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -24,7 +25,7 @@ from torch.utils.data import Dataset
 
 from tokprep.errors import ArgumentValueError, require_int
 
-TokenArray = torch.Tensor | np.ndarray | Sequence[int]
+TokenArray = torch.Tensor | np.ndarray | Sequence[int] | os.PathLike
 
 # Integer dtypes torch's index_select handles on the CPU; other numpy dtypes are converted.
 _TORCH_OK = {np.dtype(t) for t in ("int64", "int32", "int16", "int8", "uint8", "uint16", "uint32")}
@@ -34,8 +35,18 @@ def as_token_tensor(token_ids: TokenArray) -> torch.Tensor:
     """A 1-D integer tensor over `token_ids`, sharing memory with a numpy array or memory map.
 
     A read-only memory map (`load_tokens`) stays on disk: nothing is copied, and tokprep never
-    writes through the tensor. A Python list becomes an int64 tensor.
+    writes through the tensor. A Python list becomes an int64 tensor. A `pathlib.Path` (a token
+    file, or a sharded output's manifest `NAME.json`) or a list of them (llm.c shards) is read
+    with `load_tokens`; a str is not taken for a path (it would more likely be text).
     """
+    if isinstance(token_ids, os.PathLike) or (
+        isinstance(token_ids, list | tuple)
+        and token_ids
+        and all(isinstance(item, os.PathLike) for item in token_ids)
+    ):
+        from tokprep.dataloading.tokfile import load_tokens
+
+        token_ids = load_tokens(token_ids)
     if isinstance(token_ids, torch.Tensor):
         tokens = token_ids
     elif isinstance(token_ids, np.ndarray):
@@ -50,7 +61,11 @@ def as_token_tensor(token_ids: TokenArray) -> torch.Tensor:
             tokens = torch.from_numpy(array)
     elif isinstance(token_ids, Sequence) and not isinstance(token_ids, str | bytes):
         ids = token_ids if isinstance(token_ids, list | tuple) else list(token_ids)
-        tokens = torch.tensor(ids, dtype=torch.long)
+        require_ints("token_ids", ids)
+        try:
+            tokens = torch.tensor(ids, dtype=torch.long)
+        except RuntimeError as e:  # an int beyond int64
+            raise ArgumentValueError(f"token_ids: {e}; token IDs must fit in int64") from None
     else:
         raise TypeError(
             "token_ids must be a 1-D tensor, a numpy array, a memory map from load_tokens() or a "
@@ -64,6 +79,24 @@ def as_token_tensor(token_ids: TokenArray) -> torch.Tensor:
     if tokens.dtype.is_floating_point or tokens.dtype.is_complex or tokens.dtype == torch.bool:
         raise TypeError(f"token_ids must hold integers, got a tensor of {tokens.dtype}")
     return tokens
+
+
+def require_ints(name: str, values: Sequence[Any]) -> None:
+    """Raise `TypeError` unless every item of the list `values` is an int (numpy integers too).
+
+    `torch.tensor(values, dtype=torch.long)` and `np.asarray(values, dtype=np.int64)` would
+    silently truncate 2.7 to 2 and take True as 1. Nested lists pass, for the shape check.
+    """
+    if set(map(type, values)) <= {int}:  # the common case, checked in C
+        return
+    for position, value in enumerate(values):
+        if isinstance(value, bool | np.bool_) or not (
+            hasattr(value, "__index__") or isinstance(value, list | tuple)
+        ):
+            raise TypeError(
+                f"{name} must hold ints, got {type(value).__name__} {value!r} at position "
+                f"{position}; floats and bools are not truncated to IDs"
+            )
 
 
 def check_token_range(tokens: torch.Tensor, n_vocab: int | None) -> None:
@@ -91,6 +124,13 @@ def check_token_range(tokens: torch.Tensor, n_vocab: int | None) -> None:
                 f"token ID {high} (first bad one at position {position}) is >= n_vocab={n_vocab}; "
                 "the tokens were made by another tokenizer, or n_vocab is wrong."
             )
+
+
+def _integer_dtype(dtype: np.dtype | torch.dtype) -> bool:
+    """An integer dtype, numpy's or torch's (bool is not one here)."""
+    if isinstance(dtype, torch.dtype):
+        return not (dtype.is_floating_point or dtype.is_complex or dtype == torch.bool)
+    return np.dtype(dtype).kind in "iu"
 
 
 class _Views(NamedTuple):
@@ -161,9 +201,11 @@ class GPTDataset(Dataset):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """`dataset[i]`: window i as two `(max_length,)` tensors; `dataset[[i, j, ...]]`: those
         windows as a batch, two `(B, max_length)` tensors (what `batch` returns)."""
-        if isinstance(index, torch.Tensor) and index.dim() == 0:
-            index = int(index)
-        if isinstance(index, Sequence | torch.Tensor | np.ndarray):
+        if isinstance(index, torch.Tensor | np.ndarray) and index.ndim == 0:
+            index = int(index.item()) if _integer_dtype(index.dtype) else index  # else refused
+        if isinstance(index, Sequence | torch.Tensor | np.ndarray) and not isinstance(
+            index, str | bytes
+        ):
             return self.batch(index)
         n = len(self)
         index = require_int("index", index)
@@ -188,10 +230,24 @@ class GPTDataset(Dataset):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Windows `indices` as `(inputs, targets)`, each a contiguous `(B, max_length)` long
         tensor built by one `index_select` (into pinned memory with `pin_memory=True`)."""
-        if isinstance(indices, torch.Tensor):
-            index: np.ndarray | torch.Tensor = indices.to(self.tokens.device, torch.long)
-        else:
+        if isinstance(indices, torch.Tensor | np.ndarray):
+            if not _integer_dtype(indices.dtype):
+                raise TypeError(
+                    f"window indices must be integers, got a {type(indices).__name__} of "
+                    f"{indices.dtype}; floats and bools are not truncated to indices"
+                )
+            if isinstance(indices, torch.Tensor):
+                index: np.ndarray | torch.Tensor = indices.to(self.tokens.device, torch.long)
+            else:
+                index = indices.astype(np.int64, copy=False)
+        elif isinstance(indices, Sequence) and not isinstance(indices, str | bytes):
+            require_ints("window indices", indices)
             index = np.asarray(indices, dtype=np.int64)
+        else:
+            raise TypeError(
+                "indices must be a list, numpy array or tensor of window indices, got "
+                f"{type(indices).__name__}"
+            )
         if index.ndim != 1:
             raise ArgumentValueError(f"indices must be 1-D, got shape {tuple(index.shape)}")
         n = len(self)

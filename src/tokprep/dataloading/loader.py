@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from tokprep.errors import ArgumentValueError, require_int
+from tokprep.errors import ArgumentValueError, require_bool, require_int
 from tokprep.resolve import Tokenizer, load_tokenizer
 
 from .dataset import GPTDataset, TokenArray, check_token_range
@@ -45,6 +45,37 @@ def _accelerator_available() -> bool:
     if accelerator is not None and hasattr(accelerator, "is_available"):
         return bool(accelerator.is_available())
     return torch.cuda.is_available()
+
+
+def _usable_device(device: str | torch.device | int | None) -> torch.device | None:
+    """`device` as a torch.device, checked now: a loader built for `"cuda"` on a machine
+    without CUDA fails here, naming the device, not at the first batch."""
+    if device is None:
+        return None
+    if isinstance(device, bool) or not isinstance(device, str | torch.device | int):
+        raise TypeError(
+            f"device must be a str such as 'cuda' or 'cpu', a torch.device or None, "
+            f"got {type(device).__name__} {device!r}"
+        )
+    try:
+        parsed = torch.device(device)
+    except RuntimeError as e:
+        raise ArgumentValueError(f"device={device!r} is not a torch device: {e}") from None
+    if parsed.type == "cpu":
+        return parsed
+    if parsed.type == "cuda" and not torch.cuda.is_available():
+        raise ArgumentValueError(
+            f"device={device!r}, but CUDA is not available (torch {torch.__version__}, "
+            f"built {'with' if torch.backends.cuda.is_built() else 'without'} CUDA, "
+            "sees no GPU); use device='cpu' or None, or install a CUDA build of torch"
+        )
+    try:
+        torch.empty(1, device=parsed)  # the device exists and this torch can use it
+    except (RuntimeError, AssertionError) as e:  # torch raises both for missing backends
+        raise ArgumentValueError(
+            f"device={device!r} cannot be used here ({e}); pick an available device"
+        ) from None
+    return parsed
 
 
 class _BatchFetcher(torch.utils.data.Dataset):
@@ -63,7 +94,8 @@ class _BatchFetcher(torch.utils.data.Dataset):
         return self.dataset.batch(indices)
 
 
-def _as_is(batch: Batch) -> Batch:
+def _as_is(batch: Any) -> Any:
+    # torch types collate_fn as taking a list of samples; `__getitems__` hands it a whole Batch.
     return batch
 
 
@@ -97,7 +129,9 @@ class WindowLoader:
             raise TypeError(f"dataset must be a GPTDataset, got {type(dataset).__name__}")
         self.dataset = dataset
         self.batch_size = require_int("batch_size", batch_size, minimum=1)
-        self.shuffle, self.drop_last = bool(shuffle), bool(drop_last)
+        self.shuffle = require_bool("shuffle", shuffle)  # "no" would shuffle
+        self.drop_last = require_bool("drop_last", drop_last)
+        tokens_on_device = require_bool("tokens_on_device", tokens_on_device)
         self.seed = None if seed is None else require_int("seed", seed)
         self.world_size = require_int("world_size", world_size, minimum=1)
         self.rank = require_int("rank", rank, minimum=0)
@@ -115,9 +149,11 @@ class WindowLoader:
             n_vocab = require_int("n_vocab", n_vocab, minimum=1)
         check_token_range(dataset.tokens, n_vocab)  # once, on the host, before any GPU copy
 
-        self.device = torch.device(device) if device is not None else None
+        self.device = _usable_device(device)
         on_accelerator = self.device is not None and self.device.type != "cpu"
-        self.pin_memory = bool(pin_memory) or (on_accelerator and not tokens_on_device)
+        self.pin_memory = require_bool("pin_memory", pin_memory) or (
+            on_accelerator and not tokens_on_device
+        )
         if self.pin_memory and not _accelerator_available():
             warnings.warn(
                 "pin_memory=True but no accelerator is available; batches stay in pageable memory.",
@@ -378,8 +414,10 @@ def torch_dataloader(
     if not isinstance(dataset, GPTDataset):
         raise TypeError(f"dataset must be a GPTDataset, got {type(dataset).__name__}")
     batch_size = require_int("batch_size", batch_size, minimum=1)
-    order = RandomSampler(dataset) if shuffle else SequentialSampler(dataset)
-    sampler = BatchSampler(order, batch_size, drop_last)
+    order = (
+        RandomSampler(dataset) if require_bool("shuffle", shuffle) else SequentialSampler(dataset)
+    )
+    sampler = BatchSampler(order, batch_size, require_bool("drop_last", drop_last))
     return DataLoader(dataset, batch_size=None, sampler=sampler, **options)
 
 

@@ -1,10 +1,20 @@
-"""`prepare()`: tokenize a corpus into an llm.c token file, streaming, with worker processes.
+"""`prepare()`: tokenize a corpus into llm.c token files or shards, on any engine.
 
-The corpus is a list of files. A document is a whole file, or one line of a JSONL file (the
-text is in a field, `"text"` by default). Following llm.c, every document is preceded by the
-end-of-text ID, so a trainer sees where one document ends and the next begins. Text that spells
-a special token (`"<|endoftext|>"` inside a web page) is encoded as ordinary text
-(`encode_ordinary`): only tokprep itself puts control tokens into the file.
+`prepare` puts the roles together, each in its own module: reading inputs
+(`tokprep.sources`), the plan of partitions and chunks (`.plan`), encoding chunks in workers
+(`.encode`), running the work (`tokprep.executors`: `local`, `tasks`, `ray`), task parts and
+the merge (`.parts`), and writing splits, shards and manifests (`.output`). The `local` engine
+streams work through a process pool straight into the writer (a plain JSONL file as byte
+ranges that the workers read and parse themselves, other inputs as chunks read here); `tasks`
+and `ray` encode whole partitions into parts that `merge` feeds to the same writer, so the
+bytes are the same.
+
+The corpus is a list of files, read by `tokprep.sources` (as `tokprep train` reads them): a
+document is a whole file, or one line of a JSONL file (the text is in a field, `"text"` by
+default). Following llm.c, every document is preceded by the end-of-text ID, so a trainer sees
+where one document ends and the next begins. Text that spells a special token
+(`"<|endoftext|>"` inside a web page) is encoded as ordinary text (`encode_ordinary`): only
+tokprep itself puts control tokens into the file.
 
 Streaming without changing a single token. A BPE tokenizer first splits text into pieces with
 its regex and never merges across pieces, so a document can be encoded in chunks exactly when
@@ -21,210 +31,78 @@ Memory: about `chunk_bytes` of text per chunk, with up to `2 * workers` chunks i
 where a document has no safe cut for a long stretch (text with no spaces and no single
 newlines, such as some CJK text), that whole stretch: tokprep keeps reading until the next safe
 cut or the document's end. A JSONL line is read whole. Output tokens go straight to disk.
+
+Failures. The token files and their manifests are written to temporary files and renamed into
+place only when all of them are complete, manifests last, so a failed or killed run leaves the
+old outputs (and a reader that finds a token file whose header disagrees with its manifest says
+so). A worker process that dies stops the run at once (`tokprep.pool`). tiktoken's regex engine
+gives up, with a Rust panic, on a run of about a million whitespace characters; such chunks are
+encoded with tokprep's own encoder on the same ranks, which gives the same IDs.
 """
 
 from __future__ import annotations
 
 import collections
-import contextlib
-import hashlib
-import json
-import multiprocessing
+import dataclasses
 import os
-import pickle
 import sys
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from tokprep.bpe.pretokenize import safe_chunks, safe_cut_regex
-from tokprep.errors import ArgumentValueError, DatasetFormatError, require_int
-from tokprep.files import PathLike, atomic_write, read_text_blocks, utf8_error, write_envelope
-from tokprep.resolve import (
-    Tokenizer,
-    load_tokenizer,
-    tokenizer_identity,
-    tokenizer_pattern,
-    tokenizer_special_tokens,
-)
+from tokprep.errors import ArgumentValueError, require_int
+from tokprep.executors import Executor, LocalExecutor, get_executor
+from tokprep.files import PathLike, check_not_input, check_output
+from tokprep.resolve import Tokenizer, load_tokenizer, tokenizer_identity, tokenizer_pattern
+from tokprep.sources import Source, open_sources
 
-from .tokfile import (
-    HEADER_BYTES,
-    MANIFEST_KIND,
-    dtype_for_vocab,
-    file_sha256,
-    make_header,
-    manifest_path,
+from .encode import _WORKER, encode_batch, end_of_text_id, init_worker, worker_payload
+from .output import (
+    Settings,
+    is_shard_of,
+    is_validation_document,
+    shards_manifest_path,
+    validation_path,
+    write_outputs,
 )
+from .parts import merge, part_done, parts_folder, plan_document, write_part, write_plan
+from .plan import DEFAULT_PARTITION_BYTES, Partition, batches, make_partitions, partition_chunks
+from .tokfile import dtype_for_vocab, manifest_path
 
-ENDOFTEXT = "<|endoftext|>"
+__all__ = [
+    "DEFAULT_CHUNK_BYTES",
+    "PrepareResult",
+    "end_of_text_id",
+    "is_validation_document",
+    "prepare",
+    "safe_chunks",
+    "validation_path",
+]
+
 DEFAULT_CHUNK_BYTES = 1 << 20
 DEFAULT_SEED = 2357  # nanoGPT's split seed
 
 
-# --- the tokenizer facts prepare needs ---------------------------------------------------------
-
-
-def end_of_text_id(tokenizer: Tokenizer) -> int:
-    """The tokenizer's end-of-text ID: `eot_token`, else its `"<|endoftext|>"` special token.
-
-    Raises `ArgumentValueError` when it has none (every document must start with one).
-    """
-    try:
-        eot = getattr(tokenizer, "eot_token", None)
-    except KeyError:  # tiktoken's property raises when "<|endoftext|>" is not a special token
-        eot = None
-    if eot is None:
-        eot = tokenizer_special_tokens(tokenizer).get(ENDOFTEXT)
-    if eot is None:
-        raise ArgumentValueError(
-            f"the tokenizer {type(tokenizer).__name__} has no end-of-text token, and a token "
-            f"file puts one before every document (llm.c's convention). Use a tokenizer with "
-            f"{ENDOFTEXT!r} as a special token: 'gpt2', a BPE trained with "
-            f"special_tokens=[{ENDOFTEXT!r}], or a word vocabulary built with "
-            f"build_vocab(words, special_tokens=('<|unk|>', {ENDOFTEXT!r}))."
-        )
-    return int(eot)
-
-
-# --- reading: UTF-8 blocks, documents, safe chunks ----------------------------------------------
-
-
-@dataclass
-class _Source:
-    path: Path
-    jsonl: bool
-    bytes: int
-    documents: dict[str, int] = field(default_factory=lambda: {"train": 0, "val": 0})
-
-
-def _documents(
-    source: _Source, jsonl_field: str, chunk_bytes: int, on_read: Any
-) -> Iterator[tuple[str, Iterator[str]]]:
-    """Yield `(label, text blocks)` for each document of one file."""
-    with source.path.open("rb") as f:
-        if not source.jsonl:
-            yield str(source.path), read_text_blocks(f, str(source.path), chunk_bytes, on_read)
-            return
-        offset = 0
-        for number, line in enumerate(f, start=1):
-            on_read(len(line))
-            start, offset = offset, offset + len(line)
-            try:
-                text_line = line.decode("utf-8")
-            except UnicodeDecodeError as e:
-                raise utf8_error(
-                    f"{source.path}, line {number}",
-                    start + e.start,
-                    line[e.start : e.end],
-                    e.reason,
-                ) from None
-            if not text_line.strip():
-                continue
-            text = _jsonl_text(text_line, jsonl_field, f"{source.path}, line {number}")
-            blocks = (text[i : i + chunk_bytes] for i in range(0, len(text), chunk_bytes))
-            yield f"{source.path}, line {number}", blocks
-
-
-def _jsonl_text(line: str, jsonl_field: str, where: str) -> str:
-    try:
-        record = json.loads(line)
-    except json.JSONDecodeError as e:
-        raise DatasetFormatError(
-            f"{where}: not valid JSON ({e.msg} at column {e.colno}); a JSONL corpus has one JSON "
-            "object per line."
-        ) from None
-    if not isinstance(record, dict) or jsonl_field not in record:
-        keys = sorted(record) if isinstance(record, dict) else type(record).__name__
-        raise DatasetFormatError(
-            f"{where}: no field {jsonl_field!r} (found {keys}); pass the field that holds the "
-            "text with --jsonl-field / jsonl_field=."
-        )
-    text = record[jsonl_field]
-    if not isinstance(text, str):
-        raise DatasetFormatError(
-            f"{where}: field {jsonl_field!r} holds a {type(text).__name__}, not a string."
-        )
-    return text
-
-
-def is_validation_document(index: int, fraction: float, seed: int) -> bool:
-    """Whether document number `index` goes to the validation split (a seeded hash < fraction).
-
-    The choice depends only on (seed, index), never on chunking, workers or the other documents.
-    """
-    if fraction <= 0:
-        return False
-    digest = hashlib.blake2b(f"{seed}:{index}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "little") / 2**64 < fraction
-
-
-# --- encoding (in this process or in workers) ---------------------------------------------------
-
-_WORKER: dict[str, Any] = {}
-
-
-def _init_worker(payload: tuple[str, Any], n_vocab: int, eot: int, dtype: str) -> None:
-    kind, value = payload
-    if kind == "spec":
-        tokenizer = load_tokenizer(value)  # resolved here: a tiktoken Encoding is never pickled
-    elif kind == "pickle":
-        tokenizer = pickle.loads(value)
-    else:
-        tokenizer = value
-    _WORKER.update(tokenizer=tokenizer, n_vocab=n_vocab, eot=eot, dtype=np.dtype(dtype))
-
-
-def _encode_chunk(task: tuple[str, bool, str]) -> bytes:
-    """Encode one chunk as ordinary text; the first chunk of a document gets the EOT in front.
-
-    Every ID is range-checked before the cast: numpy's astype would wrap 65,536 to 0 silently.
-    """
-    where, first, text = task
-    ids = _WORKER["tokenizer"].encode_ordinary(text)
-    array = np.empty(len(ids) + first, dtype=np.int64)
-    if first:
-        array[0] = _WORKER["eot"]
-    array[int(first) :] = ids
-    if array.size and (array.min() < 0 or array.max() >= _WORKER["n_vocab"]):
-        bad = int(array[(array < 0) | (array >= _WORKER["n_vocab"])][0])
-        raise ArgumentValueError(
-            f"{where}: the tokenizer produced ID {bad}, outside its vocabulary 0..."
-            f"{_WORKER['n_vocab'] - 1} (n_vocab={_WORKER['n_vocab']}); the tokenizer's n_vocab "
-            "is wrong or it is broken."
-        )
-    return array.astype(_WORKER["dtype"]).tobytes()
-
-
-def _start_method() -> str:
-    # fork starts workers in milliseconds and shares the loaded ranks; elsewhere spawn is safe.
-    return "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-
-
-# --- the writer ---------------------------------------------------------------------------------
-
-
-@dataclass
-class _Split:
-    name: str
-    path: Path
-    handle: Any = None  # the open temporary file while writing
-    tokens: int = 0
-    documents: int = 0
-
-
 @dataclass(frozen=True)
 class PrepareResult:
-    """What `prepare` wrote: the manifest of each split (`val` is None without a val split)."""
+    """What `prepare` wrote.
 
-    train: dict[str, Any]
+    `train`/`val`: the manifest of each token file (`val` is None without a val split); with
+    shards, a summary of each split (`tokens`, `documents`, `shards`) and `shards` holds the
+    one manifest. A `tasks` rank writes parts only: then `train` is None, and `partitions_run`
+    / `partitions_skipped` say what this rank did (`tokprep merge` writes the outputs).
+    """
+
+    train: dict[str, Any] | None
     val: dict[str, Any] | None
     input_bytes: int
     seconds: float
+    shards: dict[str, Any] | None = None
+    partitions_run: tuple[int, ...] = ()
+    partitions_skipped: tuple[int, ...] = ()
 
     @property
     def mb_per_s(self) -> float:
@@ -232,11 +110,18 @@ class PrepareResult:
         return self.input_bytes / 1e6 / self.seconds if self.seconds else 0.0
 
 
-def validation_path(out: PathLike) -> Path:
-    """`OUT.bin` -> `OUT.val.bin` (nanoGPT's train.bin / val.bin, side by side)."""
-    out = Path(out)
-    stem = out.name[: -len(".bin")] if out.name.endswith(".bin") else out.name
-    return out.with_name(stem + ".val.bin")
+def result_from_manifests(
+    manifests: dict[str, dict[str, Any]], input_bytes: int, seconds: float
+) -> PrepareResult:
+    """A `PrepareResult` from `write_outputs`' (or `merge`'s) manifests."""
+    if "shards" not in manifests:
+        return PrepareResult(manifests["train"], manifests.get("val"), input_bytes, seconds)
+    shards = manifests["shards"]
+    splits = {
+        name: {"split": name, "dtype": shards["dtype"], **split}
+        for name, split in shards["splits"].items()
+    }
+    return PrepareResult(splits["train"], splits.get("val"), input_bytes, seconds, shards)
 
 
 def prepare(
@@ -247,24 +132,42 @@ def prepare(
     workers: int = 1,
     jsonl_field: str | None = None,
     val_fraction: float = 0.0,
+    val_tokens: int | None = None,
     seed: int = DEFAULT_SEED,
     chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+    shard_tokens: int | None = None,
+    engine: str = "local",
+    rank: int | None = None,
+    world_size: int | None = None,
+    ray_address: str | None = None,
+    partition_bytes: int = DEFAULT_PARTITION_BYTES,
     progress: bool | None = None,
 ) -> PrepareResult:
-    """Tokenize `files` into the llm.c token file `out` (+ manifest `out.json`).
+    """Tokenize `files` into the llm.c token file `out` (+ manifest `out.json`), or shards.
 
-    - `tokenizer`: any `load_tokenizer` spec; with `workers > 1` give a spec (each worker loads
-      its own) or a picklable tokenizer object.
+    - `tokenizer`: any `load_tokenizer` spec; with `workers > 1` or Ray give a spec (each
+      worker loads its own) or a picklable tokenizer object.
     - `jsonl_field`: read every file as JSONL, one document per line, text in this field;
-      without it, files ending in `.jsonl` are read that way with field `"text"`.
-    - `val_fraction`: each document goes to `OUT.val.bin` with this probability, chosen by a
-      seeded hash of its number (nanoGPT splits by documents too); both splits must end up
-      non-empty.
-    - `chunk_bytes`: how much text is read (and encoded) at a time; the output does not depend
-      on it, nor on `workers`.
+      without it, files ending in `.jsonl` (or `.jsonl.gz`, ...) are read that way with
+      field `"text"`.
+    - `val_fraction`: each document goes to the validation split with this probability,
+      chosen by a seeded hash of its number; both splits must end up non-empty.
+      `val_tokens`: instead, the first `val_tokens` tokens go to the validation split (as
+      llm.c's tinyshakespeare script does), so a single-document corpus gets one too.
+    - `shard_tokens`: write llm.c shards `DIR/NAME_val_000000.bin`, `DIR/NAME_train_000000.bin`,
+      ... of this many tokens each and one manifest `DIR/NAME.json` (for `out="DIR/NAME"`);
+      without it, one file per split, `OUT` and `OUT.val.bin`, each with its manifest.
+    - `engine`: `"local"` (a process pool of `workers`), `"tasks"` (run rank `rank` of
+      `world_size`, or of a Slurm job array, leaving parts in `OUT.parts/` for
+      `tokprep merge` / `tokprep.dataloading.merge`), or `"ray"` (Ray tasks; `ray_address`
+      joins a cluster, else a local Ray with `workers` CPUs). See `tokprep.executors`.
+    - `chunk_bytes` (text per chunk) and `partition_bytes` (how a big JSONL file is cut into
+      tasks): the output depends on neither, nor on `engine`, `workers` or `world_size`.
     - `progress`: a progress bar on stderr; by default only on a terminal and for >= 16 MB.
 
-    Both files are written atomically: an error or crash leaves the old files or none.
+    All outputs (token files and manifests) are renamed into place together, only after all
+    were written: an error, a dead worker or a killed run leaves the old files or none. An
+    output that is one of the inputs is refused before any work.
     """
     if isinstance(files, str | os.PathLike):
         raise TypeError("files must be a list of paths, e.g. prepare(['a.txt'], 'out.bin')")
@@ -274,16 +177,33 @@ def prepare(
     chunk_bytes = require_int(
         "chunk_bytes", chunk_bytes, minimum=1, hint=f"The default is {DEFAULT_CHUNK_BYTES:,}."
     )
+    partition_bytes = require_int("partition_bytes", partition_bytes, minimum=1)
     seed = require_int("seed", seed)
-    if isinstance(val_fraction, bool) or not isinstance(val_fraction, int | float):
-        raise TypeError(f"val_fraction must be a float, got {type(val_fraction).__name__}")
-    if not 0.0 <= val_fraction < 1.0:
-        raise ArgumentValueError(
-            f"val_fraction must be in [0, 1), got {val_fraction}; e.g. 0.1 holds out about 10% "
-            "of the documents, 0 writes no validation file."
+    if shard_tokens is not None:
+        shard_tokens = require_int(
+            "shard_tokens", shard_tokens, minimum=1, hint="llm.c's FineWeb shards hold 10**8."
         )
-    if jsonl_field is not None and not isinstance(jsonl_field, str):
-        raise TypeError(f"jsonl_field must be a str, got {type(jsonl_field).__name__}")
+        if shard_tokens >= 2**31:
+            raise ArgumentValueError(
+                f"shard_tokens={shard_tokens:,} does not fit llm.c's int32 header count; use "
+                "at most 2**31 - 1 (llm.c uses 100,000,000)."
+            )
+    _check_val(val_fraction, val_tokens)
+    if val_tokens is not None:
+        val_tokens = require_int("val_tokens", val_tokens, minimum=1)
+    executor = get_executor(
+        engine, workers=workers, rank=rank, world_size=world_size, ray_address=ray_address
+    )
+    sources = open_sources(files, jsonl_field=jsonl_field)  # each one readable, before any work
+    if executor.name != "local" and any(s.stdin for s in sources):
+        raise ArgumentValueError(
+            f"standard input (-) can be read by engine='local' only; engine="
+            f"{executor.name!r} runs tasks that each read their own part of files."
+        )
+    total = sum(s.bytes for s in sources)
+    out = Path(out)
+    has_val = val_fraction > 0 or bool(val_tokens)
+    _check_outputs(out, has_val, shard_tokens, sources, tokenizer, executor.name != "local")
 
     tok = load_tokenizer(tokenizer)
     eot = end_of_text_id(tok)
@@ -292,78 +212,190 @@ def prepare(
     # The pattern to cut documents by while streaming, when its safe cuts are verified.
     pattern = tokenizer_pattern(tok)
     cut_pattern = pattern if pattern is not None and safe_cut_regex(pattern) else None
-    payload = _worker_payload(tokenizer, tok, workers)
-
-    sources = []
-    for name in files:
-        path = Path(name)
-        jsonl = jsonl_field is not None or path.name.endswith(".jsonl")
-        sources.append(_Source(path, jsonl, path.stat().st_size))
-    field_name = jsonl_field or "text"
-    total = sum(s.bytes for s in sources)
-    out = Path(out)
-    splits = {"train": _Split("train", out)}
-    if val_fraction > 0:
-        splits["val"] = _Split("val", validation_path(out))
-
+    in_process = executor.workers == 1 and executor.name != "ray"
+    label = f"engine={executor.name!r}" if executor.name == "ray" else f"workers={workers}"
+    payload = worker_payload(tokenizer, tok, in_process=in_process, label=label)
     identity = tokenizer_identity(tok)
     if isinstance(tokenizer, str | os.PathLike):
         identity = {"spec": str(tokenizer), **identity}
+    settings = Settings(
+        out=str(out),
+        dtype=dtype.str,
+        eot=eot,
+        tokenizer=identity,
+        sources=[{"path": str(s.path), "bytes": s.bytes, "jsonl": s.jsonl} for s in sources],
+        jsonl_field=jsonl_field,
+        val_fraction=float(val_fraction),
+        val_tokens=val_tokens,
+        seed=seed,
+        shard_tokens=shard_tokens,
+        chunking="streamed at safe cuts" if cut_pattern else "whole documents",
+    )
+    partitions = make_partitions(sources, partition_bytes)
+    job = _Job(sources, jsonl_field, chunk_bytes, cut_pattern, (payload, n_vocab, eot, dtype.str))
     bar = _progress_bar(total, progress)
     start = time.perf_counter()
     try:
-        # Every split is renamed into place only if all of them were written completely.
-        with contextlib.ExitStack() as stack:
-            for split in splits.values():
-                split.handle = stack.enter_context(atomic_write(split.path, "wb"))
-                split.handle.write(bytes(HEADER_BYTES))  # the real header is written last
-            tasks = _tasks(
-                sources,
-                splits,
-                field_name,
-                chunk_bytes,
-                cut_pattern,
-                val_fraction,
-                seed,
-                bar.update,
-            )
-            if workers == 1:
-                _init_worker(("object", tok), n_vocab, eot, dtype.str)
-                for split_name, task in tasks:
-                    _write(splits[split_name], _encode_chunk(task), dtype)
-            else:
-                _run_pool(tasks, splits, payload, workers, n_vocab, eot, dtype)
-            _check_splits(splits, val_fraction)
-            for split in splits.values():
-                split.handle.seek(0)
-                split.handle.write(make_header(dtype, split.tokens))
+        if executor.name == "local":
+            pieces = _stream(executor, partitions, job, bar.update)
+            manifests = write_outputs(pieces, settings)
+        else:
+            folder = parts_folder(out)
+            # The plan names the output by its file name only: ranks (and the merge) may
+            # run in other folders; `merge(OUT)` writes beside OUT.parts.
+            named = dataclasses.replace(settings, out=out.name)
+            write_plan(folder, plan_document(named, partitions))
+            todo = [p for p in partitions if executor.owns(p.index)]
+            done = tuple(p.index for p in todo if part_done(folder, p.index, dtype.itemsize))
+            todo = [p for p in todo if p.index not in done]
+            if executor.name == "tasks":
+                for partition in todo:
+                    pieces = _stream(LocalExecutor(workers), [partition], job, bar.update)
+                    write_part(folder, partition, ((f, d) for _, f, d in pieces), dtype.itemsize)
+                seconds = time.perf_counter() - start
+                ran = tuple(p.index for p in todo)
+                return PrepareResult(None, None, total, seconds, None, ran, done)
+            tasks = [(str(folder), p, job) for p in todo]
+            for _ in executor.map(
+                _encode_partition,
+                tasks,
+                initializer=init_worker,
+                initargs=job.initargs,
+                what="tokprep prepare",
+            ):
+                pass
+            manifests = merge(out)
     finally:
         bar.close()
         _WORKER.clear()
-
-    manifests: dict[str, dict[str, Any]] = {}
-    for split in splits.values():
-        manifests[split.name] = _write_manifest(
-            split, dtype, eot, identity, sources, jsonl_field, val_fraction, seed, cut_pattern
-        )
     # The time covers everything: reading, encoding, writing, and hashing for the manifests.
-    seconds = time.perf_counter() - start
-    return PrepareResult(manifests["train"], manifests.get("val"), total, seconds)
+    return result_from_manifests(manifests, total, time.perf_counter() - start)
 
 
-def _worker_payload(spec: Any, tok: Tokenizer, workers: int) -> tuple[str, Any]:
-    if isinstance(spec, str | os.PathLike):
-        return ("spec", os.fspath(spec))
-    if workers == 1:
-        return ("object", tok)
+@dataclass(frozen=True)
+class _Job:
+    """What encoding a partition needs besides the partition (picklable, for Ray)."""
+
+    sources: list[Source]
+    jsonl_field: str | None
+    chunk_bytes: int
+    cut_pattern: str | None
+    initargs: tuple[Any, ...]  # for init_worker
+
+
+def _chunks(
+    partitions: list[Partition], job: _Job, on_read: Any
+) -> Iterator[tuple[str, bool, str]]:
+    for partition in partitions:
+        yield from partition_chunks(
+            partition,
+            job.sources[partition.source],
+            jsonl_field=job.jsonl_field,
+            chunk_bytes=job.chunk_bytes,
+            cut_pattern=job.cut_pattern,
+            on_read=on_read,
+        )
+
+
+def _stream(
+    executor: Executor, partitions: list[Partition], job: _Job, on_read: Any
+) -> Iterator[tuple[int, bool, bytes]]:
+    """The token stream of `partitions` as `(source, first, token bytes)`, encoded by
+    `executor` in order, a bounded window of work units in flight (`_units`)."""
+    sources: collections.deque[int] = collections.deque()  # each unit's source, in order
+
+    def tasks() -> Iterator[tuple[str, Any]]:
+        for source, unit in _units(partitions, job, on_read):
+            sources.append(source)
+            yield unit
+
+    results = executor.map(
+        _encode_unit,
+        tasks(),
+        initializer=init_worker,
+        initargs=job.initargs,
+        what="tokprep prepare",
+    )
     try:
-        return ("pickle", pickle.dumps(tok))
-    except Exception as e:
+        for firsts, encoded in results:
+            source = sources.popleft()
+            for first, data in zip(firsts, encoded, strict=True):
+                yield source, first, data
+    finally:
+        results.close()  # type: ignore[attr-defined]
+
+
+def _units(
+    partitions: list[Partition], job: _Job, on_read: Any
+) -> Iterator[tuple[int, tuple[str, Any]]]:
+    """The work units of `partitions`, in order, as `(source number, unit)`.
+
+    A plain JSONL file is handed out as byte ranges of about `chunk_bytes` that the worker
+    reads, parses and encodes itself (lines that start in the range: documents never cross a
+    range), so this process only writes; other inputs are read here, cut at safe cuts and
+    handed out as batches of chunks.
+    """
+    for partition in partitions:
+        source = job.sources[partition.source]
+        if source.jsonl and source.splittable and not source.stdin:
+            stop = source.bytes if partition.end is None else partition.end
+            # An empty file is still one range: reading it raises "no documents".
+            starts = range(partition.start, stop, job.chunk_bytes) or range(
+                partition.start, stop + 1
+            )
+            # What the worker needs, without the tokenizer or the other inputs.
+            alone = _Job([source], job.jsonl_field, job.chunk_bytes, job.cut_pattern, ())
+            for number, begin in enumerate(starts):
+                last = number == len(starts) - 1
+                # The last range keeps the partition's end (None: the whole file, whose checks
+                # need all of it, such as "a JSONL file with no documents").
+                end = partition.end if last else begin + job.chunk_bytes
+                if on_read is not None:
+                    on_read(min(begin + job.chunk_bytes, stop) - begin)
+                piece = Partition(partition.index, 0, begin, end)
+                yield partition.source, ("range", (piece, alone))
+            continue
+        for batch in batches(_chunks([partition], job, on_read), job.chunk_bytes):
+            yield partition.source, ("chunks", batch)
+
+
+def _encode_unit(unit: tuple[str, Any]) -> tuple[list[bool], list[bytes]]:
+    """Encode one work unit (in a worker): `(first of each piece, token bytes of each)`."""
+    kind, payload = unit
+    if kind == "range":
+        piece, job = payload
+        chunks = list(_chunks([piece], job, None))
+    else:
+        chunks = payload
+    return [first for _, first, _ in chunks], encode_batch(chunks)
+
+
+def _encode_partition(task: tuple[str, Partition, _Job]) -> dict[str, Any]:
+    """One Ray task: encode a partition in this worker and write its part."""
+    folder, partition, job = task
+    itemsize = 2 if job.initargs[3] == "<u2" else 4
+
+    def pieces() -> Iterator[tuple[bool, bytes]]:
+        for batch in batches(_chunks([partition], job, None), job.chunk_bytes):
+            yield from zip([first for _, first, _ in batch], encode_batch(batch), strict=True)
+
+    return write_part(Path(folder), partition, pieces(), itemsize)
+
+
+def _check_val(val_fraction: Any, val_tokens: Any) -> None:
+    if isinstance(val_fraction, bool) or not isinstance(val_fraction, int | float):
+        raise TypeError(f"val_fraction must be a float, got {type(val_fraction).__name__}")
+    if not 0.0 <= val_fraction < 1.0:
         raise ArgumentValueError(
-            f"workers={workers} needs a tokenizer each worker can load: pass a spec ('gpt2' or a "
-            f"tokenizer file path) instead of the {type(tok).__name__} object, which cannot be "
-            f"pickled ({e}); or use workers=1."
-        ) from None
+            f"val_fraction must be in [0, 1), got {val_fraction}; e.g. 0.1 holds out about 10% "
+            "of the documents, 0 writes no validation file."
+        )
+    if val_tokens is not None and val_fraction > 0:
+        raise ArgumentValueError(
+            f"val_fraction={val_fraction} and val_tokens={val_tokens} both choose the "
+            "validation split; give one: val_fraction (by documents) or val_tokens (the first "
+            "N tokens)."
+        )
 
 
 def _progress_bar(total: int, progress: bool | None) -> Any:
@@ -376,110 +408,37 @@ def _progress_bar(total: int, progress: bool | None) -> Any:
     )
 
 
-def _tasks(
-    sources: list[_Source],
-    splits: dict[str, _Split],
-    field_name: str,
-    chunk_bytes: int,
-    cut_pattern: str | None,
-    val_fraction: float,
-    seed: int,
-    on_read: Any,
-) -> Iterator[tuple[str, tuple[str, bool, str]]]:
-    index = 0
-    for source in sources:
-        for label, blocks in _documents(source, field_name, chunk_bytes, on_read):
-            split = "val" if is_validation_document(index, val_fraction, seed) else "train"
-            index += 1
-            splits[split].documents += 1
-            source.documents[split] += 1
-            first = True
-            for chunk in safe_chunks(blocks, cut_pattern):
-                yield split, (label, first, chunk)
-                first = False
-            if first:  # an empty document is still marked by its end-of-text token
-                yield split, (label, True, "")
-
-
-def _write(split: _Split, data: bytes, dtype: np.dtype) -> None:
-    split.handle.write(data)
-    split.tokens += len(data) // dtype.itemsize
-
-
-def _run_pool(
-    tasks: Iterator[tuple[str, tuple[str, bool, str]]],
-    splits: dict[str, _Split],
-    payload: tuple[str, Any],
-    workers: int,
-    n_vocab: int,
-    eot: int,
-    dtype: np.dtype,
+def _check_outputs(
+    out: Path,
+    has_val: bool,
+    shard_tokens: int | None,
+    sources: list[Source],
+    tokenizer: Any,
+    parts: bool,
 ) -> None:
-    # A bounded window of in-flight chunks, collected in order: Pool.imap would read the whole
-    # corpus ahead into its queue.
-    context = multiprocessing.get_context(_start_method())
-    with context.Pool(workers, _init_worker, (payload, n_vocab, eot, dtype.str)) as pool:
-        pending: collections.deque[tuple[str, Any]] = collections.deque()
-        for split, task in tasks:
-            pending.append((split, pool.apply_async(_encode_chunk, (task,))))
-            if len(pending) >= 2 * workers:
-                name, result = pending.popleft()
-                _write(splits[name], result.get(), dtype)
-        while pending:
-            name, result = pending.popleft()
-            _write(splits[name], result.get(), dtype)
-
-
-def _check_splits(splits: dict[str, _Split], val_fraction: float) -> None:
-    if "val" not in splits:
-        return
-    train, val = splits["train"].documents, splits["val"].documents
-    if train == 0 or val == 0:
-        raise ArgumentValueError(
-            f"val_fraction={val_fraction} put {val} of {train + val} documents in the validation "
-            "split and the rest in training, and both need at least one. The split is by "
-            "documents: give more documents (several files or a JSONL file), change "
-            "val_fraction, or use val_fraction=0."
-        )
-
-
-def _write_manifest(
-    split: _Split,
-    dtype: np.dtype,
-    eot: int,
-    identity: dict[str, Any],
-    sources: list[_Source],
-    jsonl_field: str | None,
-    val_fraction: float,
-    seed: int,
-    cut_pattern: str | None,
-) -> dict[str, Any]:
-    header = np.frombuffer(make_header(dtype, split.tokens)[:8], dtype="<i4")
-    manifest: dict[str, Any] = {
-        "file": split.path.name,
-        "split": split.name,
-        "bytes": split.path.stat().st_size,
-        "sha256": file_sha256(split.path),
-        "dtype": dtype.name,
-        "magic": int(header[0]),
-        "header_version": int(header[1]),
-        "tokens": split.tokens,
-        "documents": split.documents,
-        "eot": eot,
-        "tokenizer": identity,
-        "sources": [
-            {
-                "path": str(s.path),
-                "bytes": s.bytes,
-                "jsonl": s.jsonl,
-                "documents": s.documents[split.name],
-            }
-            for s in sources
-        ],
-        "jsonl_field": jsonl_field,
-        "val_fraction": val_fraction,
-        "seed": seed,
-        "chunking": "streamed at safe cuts" if cut_pattern else "whole documents",
-    }
-    write_envelope(manifest_path(split.path), MANIFEST_KIND, manifest)
-    return {"format": "tokprep", "kind": MANIFEST_KIND, "version": 1, **manifest}
+    """Before any work: each output can be written, and none is an input (a corpus file, or
+    the tokenizer file) or another output. Errors name the outputs as the user gave them."""
+    outputs: dict[str, PathLike] = {}
+    if shard_tokens is None:
+        paths = {"train": out, "val": validation_path(out)} if has_val else {"train": out}
+        for name, path in paths.items():
+            manifest = manifest_path(path)
+            what = "the output" if name == "train" else "the validation file"
+            outputs[f"{what} {path}"] = check_output(path)
+            outputs[f"the manifest {manifest}"] = check_output(manifest)
+    else:
+        manifest = shards_manifest_path(out)
+        outputs[f"the manifest {manifest}"] = check_output(manifest)
+    if parts:
+        outputs[f"the parts folder {parts_folder(out)}"] = parts_folder(out)
+    inputs: list[PathLike] = [s.path for s in sources]
+    if isinstance(tokenizer, str | os.PathLike) and Path(tokenizer).is_file():
+        inputs.append(Path(tokenizer))
+    check_not_input(outputs, inputs)
+    if shard_tokens is not None:
+        for item in inputs:
+            if Path(item).parent.resolve() == out.parent.resolve() and is_shard_of(Path(item), out):
+                raise ArgumentValueError(
+                    f"the input {item} has the name of one of the shards of -o {out}: writing "
+                    "the shards would destroy it. Write the output to another name or folder."
+                )

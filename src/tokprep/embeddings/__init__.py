@@ -11,7 +11,11 @@
 - `check_ids`, `as_index_tensor`: the checks on their own, for code that indexes tables.
 """
 
-from tokprep.embeddings.layers import (
+from tokprep.optional import require_torch
+
+require_torch("tokprep.embeddings")  # names the extra to install if torch is missing
+
+from tokprep.embeddings.layers import (  # noqa: E402
     POSITIONAL_KINDS,
     GPTEmbedding,
     SinusoidalPositionalEncoding,
@@ -19,7 +23,7 @@ from tokprep.embeddings.layers import (
     check_ids,
     sinusoidal_table,
 )
-from tokprep.embeddings.rope import apply_rope, rope_angles
+from tokprep.embeddings.rope import apply_rope, rope_angles  # noqa: E402
 
 __all__ = [
     "POSITIONAL_KINDS",

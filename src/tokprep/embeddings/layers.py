@@ -22,7 +22,7 @@ from typing import Any, Literal
 import torch
 from torch import nn
 
-from tokprep.errors import ArgumentValueError, require_int
+from tokprep.errors import ArgumentValueError, require_bool, require_int
 
 Positional = Literal["learned", "sinusoidal", "none"]
 POSITIONAL_KINDS: tuple[str, ...] = ("learned", "sinusoidal", "none")
@@ -79,6 +79,12 @@ def _check_range(
 ) -> None:
     if values.numel() == 0:
         return
+    if values.device.type == "meta":
+        raise ArgumentValueError(
+            f"{name} are on the meta device, which holds shapes but no values, so the {noun}s "
+            f"cannot be checked against {table}: move {name} to a real device, or pass "
+            "validate=False for a shape-only (meta) run"
+        )
     low, high = torch.aminmax(values)
     low, high = torch.stack((low, high)).tolist()  # one sync on CUDA for both numbers
     if low >= 0 and high < limit:
@@ -130,7 +136,7 @@ class SinusoidalPositionalEncoding(nn.Module):
         super().__init__()
         self.context_length = require_int("context_length", context_length, minimum=1)
         self.emb_dim = require_int("emb_dim", emb_dim, minimum=1)
-        self.validate = bool(validate)
+        self.validate = require_bool("validate", validate)
         table = sinusoidal_table(self.context_length, self.emb_dim)
         self.register_buffer("table", table.to(torch.get_default_dtype()), persistent=False)
 
@@ -203,7 +209,7 @@ class GPTEmbedding(nn.Module):
                 f"dropout is a probability and must be in [0, 1], got {dropout}"
             )
         self.positional = positional
-        self.validate = bool(validate)
+        self.validate = require_bool("validate", validate)
         # Order matters: the token table draws its random numbers first (textbook order).
         self.tok_emb = nn.Embedding(self.vocab_size, self.emb_dim)
         self.pos_emb: nn.Module | None

@@ -55,9 +55,10 @@ def apply_rope(
             "with x[None] for a single vector"
         )
     length, dim = x.shape[-2], x.shape[-1]
-    if dim % 2:
+    if dim % 2 or dim == 0:
         raise ArgumentValueError(
-            f"the last dimension of x must be even (RoPE rotates pairs of dimensions), got {dim}"
+            "the last dimension of x must be even and at least 2 (RoPE rotates pairs of "
+            f"dimensions), got {dim}"
         )
     if isinstance(base, bool) or not isinstance(base, int | float):
         raise TypeError(f"base must be a float, got {type(base).__name__}")
@@ -85,6 +86,15 @@ def _as_positions(positions: torch.Tensor | Sequence[int], x: torch.Tensor) -> t
     if positions.dtype == torch.bool or positions.is_complex():
         raise TypeError(f"positions must be integer (or float) numbers, got {positions.dtype}")
     positions = positions.to(x.device)
+    if positions.is_floating_point() and positions.device.type != "meta":
+        finite = torch.isfinite(positions)
+        if not bool(finite.all()):  # NaN or inf would turn every rotated value into NaN
+            bad = positions.flatten()[int((~finite).flatten().nonzero()[0])]
+            raise ArgumentValueError(
+                f"positions hold {float(bad)} ({int((~finite).sum())} of {positions.numel()} "
+                "entries are NaN or infinite); positions must be finite numbers, usually "
+                "integers 0..T-1"
+            )
     rows = x.shape[:-1]
     try:
         fits = torch.broadcast_shapes(positions.shape, rows) == rows

@@ -29,7 +29,13 @@ from tokprep.errors import (
     require_str,
 )
 from tokprep.files import PathLike, read_envelope, write_envelope
-from tokprep.special import SPECIAL_SHAPE, AllowedSpecial, check_special, split_special
+from tokprep.special import (
+    SPECIAL_SHAPE,
+    AllowedSpecial,
+    check_special,
+    special_tokens_problem,
+    split_special,
+)
 
 #: The textbook's split: punctuation, double dashes and every whitespace character.
 BOOK_PATTERN = r'([,.:;?_!"()\']|--|\s)'
@@ -40,9 +46,11 @@ UNK = "<|unk|>"
 ENDOFTEXT = "<|endoftext|>"
 DEFAULT_SPECIALS = (UNK, ENDOFTEXT)
 
-# Decoding re-joins V1/V2 tokens with spaces, then removes the space before punctuation; the
-# set is the textbook's (no ':' or ';'), so decoded text matches its output exactly.
+# Decoding re-joins V1/V2 tokens with spaces, then removes the space before punctuation, with
+# the textbook's sets, so decoded text matches its output exactly: V1's lacks ':' and ';',
+# V2's has them (chapter 2: `re.sub(r'\s+([,.?!"()\'])', ...)`, then `[,.:;?!"()\']` in V2).
 _SPACE_BEFORE_PUNCT = re.compile(r"""\s+([,.?!"()'])""")
+_SPACE_BEFORE_PUNCT_V2 = re.compile(r"""\s+([,.:;?!"()'])""")
 
 
 def _pieces(text: str, pattern: str, keep_whitespace: bool) -> list[tuple[str, int]]:
@@ -91,13 +99,42 @@ def split_words(
 def build_vocab(
     tokens: Iterable[str], special_tokens: Sequence[str] = DEFAULT_SPECIALS
 ) -> dict[str, int]:
-    """Sorted unique tokens get IDs 0..n-1; the special tokens follow, in the order given."""
-    if isinstance(tokens, str):
-        raise TypeError("build_vocab takes an iterable of tokens; call split_words(text) first")
+    """Sorted unique tokens get IDs 0..n-1; the special tokens follow, in the order given.
+
+    The default order is the chapter-2 notebook's (`<|unk|>` = 1130, `<|endoftext|>` = 1131 on
+    "The Verdict"); the book's current notebook appends `<|endoftext|>` first:
+
+    >>> words = ["a", "b"]
+    >>> build_vocab(words)
+    {'a': 0, 'b': 1, '<|unk|>': 2, '<|endoftext|>': 3}
+    >>> build_vocab(words, special_tokens=("<|endoftext|>", "<|unk|>"))
+    {'a': 0, 'b': 1, '<|endoftext|>': 2, '<|unk|>': 3}
+    """
+    if isinstance(tokens, str) or not isinstance(tokens, Iterable):
+        raise TypeError(
+            "build_vocab takes an iterable of str tokens; call split_words(text) first, "
+            f"got {type(tokens).__name__}"
+        )
+    if isinstance(special_tokens, str) or not isinstance(special_tokens, Sequence):
+        raise TypeError(
+            "special_tokens must be a sequence such as ('<|unk|>', '<|endoftext|>'): its order "
+            f"sets their IDs; got {type(special_tokens).__name__}"
+        )
     specials = list(special_tokens)
+    for token in specials:
+        require_str("each special token", token)
     if len(set(specials)) != len(specials):
         raise ArgumentValueError(f"special_tokens has duplicates: {specials!r}")
-    words = sorted(set(tokens) - set(specials))
+    if problem := special_tokens_problem(specials):
+        raise ArgumentValueError(problem)
+    unique = set(tokens)
+    for token in unique:
+        if not isinstance(token, str):
+            raise TypeError(
+                f"build_vocab takes str tokens, got {type(token).__name__} {token!r}; "
+                "call split_words(text) to get them"
+            )
+    words = sorted(unique - set(specials))
     return {token: index for index, token in enumerate([*words, *specials])}
 
 
@@ -143,7 +180,10 @@ class SimpleTokenizerV1:
         self.str_to_int: dict[str, int] = _check_vocab(vocab, "vocab")
         self.int_to_str: dict[int, str] = {i: s for s, i in self.str_to_int.items()}
         self.pattern = require_str("pattern", pattern)
-        re.compile(pattern)  # fail now, not on the first encode
+        try:
+            re.compile(pattern)  # fail now, not on the first encode
+        except re.error as e:  # not a ValueError
+            raise ArgumentValueError(f"pattern {pattern!r} is not a valid regex: {e}") from None
         if special_tokens is None:
             # Entries shaped like <|name|> are the special tokens unless the caller says otherwise.
             special_tokens = [t for t in self.str_to_int if SPECIAL_SHAPE.fullmatch(t)]
@@ -151,6 +191,8 @@ class SimpleTokenizerV1:
         for token in specials:
             if token not in self.str_to_int:
                 raise ArgumentValueError(f"special token {token!r} is not in the vocabulary")
+        if problem := special_tokens_problem(specials):
+            raise ArgumentValueError(problem)
         self.special_tokens: dict[str, int] = {t: self.str_to_int[t] for t in specials}
 
     keep_whitespace = False
@@ -227,8 +269,9 @@ class SimpleTokenizerV1:
         )
 
     def _lookup(self, index: Any) -> str:
-        if isinstance(index, bool) or not isinstance(index, int):
+        if isinstance(index, bool) or not hasattr(index, "__index__"):
             raise TypeError(f"token IDs must be ints, got {type(index).__name__} {index!r}")
+        index = index.__index__()  # numpy integers too, as BPETokenizer.decode takes them
         try:
             return self.int_to_str[index]
         except KeyError:
@@ -275,6 +318,12 @@ class SimpleTokenizerV2(SimpleTokenizerV1):
 
     def _unknown_id(self) -> int:
         return self.str_to_int[UNK]
+
+    def decode(self, ids: Iterable[int]) -> str:
+        """Tokens re-joined with spaces, the space before `,.:;?!"()'` removed (V1 keeps the
+        space before `:` and `;`, as the textbook's V1 does)."""
+        text = " ".join(self._lookup(i) for i in ids)
+        return _SPACE_BEFORE_PUNCT_V2.sub(r"\1", text)
 
     def _unknown(self, unknown: list[tuple[str, int]]) -> None:
         pass  # already encoded as <|unk|>
@@ -337,7 +386,7 @@ def _read_vocab_file(path: PathLike) -> tuple[dict[str, int], dict[str, Any]]:
         if token not in vocab:
             raise TokenizerFileError(f"{path}: special token {token!r} is not in the vocabulary.")
     name = document.get("tokenizer")
-    if name is not None and name not in TOKENIZER_CLASSES:
+    if name is not None and (not isinstance(name, str) or name not in TOKENIZER_CLASSES):
         raise TokenizerFileError(
             f'{path}: unknown "tokenizer" {name!r}; expected one of {sorted(TOKENIZER_CLASSES)}.'
         )
