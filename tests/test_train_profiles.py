@@ -24,7 +24,7 @@ from tokprep.errors import ArgumentValueError
 from tokprep.testing.trainer_reference import reference_train
 from tokprep.testing.trainer_strategies import SPECIAL, min_frequencies, trainer_corpora
 
-CS336 = ROOT.parent / "shared" / "data"
+CS336 = ROOT / "data" / "cs336"  # Stanford CS336 assignment 1 fixtures (MIT; data/README.md)
 _CHAR_TO_BYTE = {char: byte for byte, char in bytes_to_unicode().items()}
 
 
@@ -72,19 +72,18 @@ def test_unknown_profile_is_refused():
 # --- each profile against its reference -------------------------------------------------------
 
 
-@pytest.mark.skipif(not (CS336 / "cs336-corpus.en").exists(), reason="CS336 fixtures absent")
 def test_lexicographic_gives_cs336_reference_merges_exactly():
     def decode(token: str) -> bytes:
         return bytes(_CHAR_TO_BYTE[c] for c in token)
 
-    lines = (CS336 / "cs336-train-bpe-reference-merges.txt").read_text(encoding="utf-8")
+    lines = (CS336 / "train-bpe-reference-merges.txt").read_text(encoding="utf-8")
     expected = [tuple(map(decode, line.split(" "))) for line in lines.splitlines() if line]
-    text = (CS336 / "cs336-corpus.en").read_text(encoding="utf-8")
+    text = (CS336 / "corpus.en").read_text(encoding="utf-8")
     trained = train_bpe(
         text, 500, special_tokens=["<|endoftext|>"], tie_break="lexicographic", progress=False
     )
     assert trained.merges == expected and len(expected) == 243
-    vocab = json.loads((CS336 / "cs336-train-bpe-reference-vocab.json").read_text("utf-8"))
+    vocab = json.loads((CS336 / "train-bpe-reference-vocab.json").read_text("utf-8"))
     reference_tokens = {
         token.encode() if token == "<|endoftext|>" else decode(token) for token in vocab
     }
