@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/bench_scale_out.py                 # 10 and 40 MB, 1 and 2 workers
     .venv/bin/python benchmarks/bench_scale_out.py --sizes 10 100 400 --ray --distinct 1000000
     .venv/bin/python benchmarks/bench_scale_out.py --sizes 40 --scaling 3     # 1 vs N workers
+    .venv/bin/python benchmarks/bench_scale_out.py --sizes 10 100 1000 --memory [--text]
 
 Generates JSONL inputs (Shakespeare's paragraphs repeated, with a line number so documents
 differ) under --folder, and runs every measurement in a fresh subprocess, so the peak resident
@@ -17,7 +18,11 @@ memory (`ru_maxrss`) of the process and of its worker processes is its own:
   `prepare --engine ray` (its CPU time and worker memory are not counted: Ray's workers are
   not children of the measured process);
 - with --distinct N: the peak memory of training on a corpus of N distinct pre-tokens (so the
-  memory per million distinct pre-tokens).
+  memory per million distinct pre-tokens);
+- with --memory: only `prepare` with the local engine at N workers (memory against input size),
+  showing each worker's peak (`VmHWM`, sampled every 0.1 s while the run lasts); with --text the
+  input is one plain text file (War and Peace's paragraphs repeated, numbered) instead of JSONL:
+  one document, read and cut by the main process.
 """
 
 from __future__ import annotations
@@ -34,6 +39,9 @@ ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "data" / "tinyshakespeare.txt"
 if not CORPUS.exists():
     CORPUS = Path("/work/shared/data/tinyshakespeare.txt")
+NOVEL = ROOT / "data" / "war_and_peace.txt"
+if not NOVEL.exists():
+    NOVEL = Path("/work/shared/data/war_and_peace.txt")
 
 
 def make_jsonl(path: Path, megabytes: int) -> None:
@@ -51,17 +59,60 @@ def make_jsonl(path: Path, megabytes: int) -> None:
             number += 1
 
 
+def make_text(path: Path, megabytes: int) -> None:
+    """About `megabytes` MB of plain text: War and Peace's paragraphs, each numbered."""
+    if path.exists() and path.stat().st_size >= megabytes * 1_000_000:
+        return
+    paragraphs = NOVEL.read_text(encoding="utf-8").split("\n\n")
+    size, number = 0, 0
+    with path.open("w", encoding="utf-8") as f:
+        while size < megabytes * 1_000_000:
+            text = f"{number}: {paragraphs[number % len(paragraphs)]}\n\n"
+            f.write(text)
+            size += len(text.encode())
+            number += 1
+
+
+# Each child process's peak resident memory (VmHWM), sampled while the run lasts: ru_maxrss of
+# RUSAGE_CHILDREN gives only the largest one.
+SAMPLER = """
+import os, threading
+worker_peaks = {}
+def sample_workers():
+    me = os.getpid()
+    while True:
+        for task in os.listdir(f"/proc/{me}/task"):
+            try:
+                with open(f"/proc/{me}/task/{task}/children") as f:
+                    kids = f.read().split()
+            except OSError:
+                continue
+            for pid in kids:
+                try:
+                    with open(f"/proc/{pid}/status") as f:
+                        hwm = next(int(l.split()[1]) for l in f if l.startswith("VmHWM"))
+                except (OSError, StopIteration):
+                    continue
+                worker_peaks[pid] = max(worker_peaks.get(pid, 0), hwm)
+        time.sleep(0.1)
+if os.path.exists(f"/proc/{os.getpid()}/task"):
+    threading.Thread(target=sample_workers, daemon=True).start()
+"""
+
+
 def run_child(code: str) -> dict:
     """Run `code` in a fresh Python; it prints one JSON line. Adds peak memory (MB)."""
     wrapper = (
         "import json, resource, time\n"
+        + SAMPLER
         + code
         + "\nself = resource.getrusage(resource.RUSAGE_SELF)"
         + "\nkids = resource.getrusage(resource.RUSAGE_CHILDREN)"
         + "\nresult['cpu_seconds'] = self.ru_utime + self.ru_stime + kids.ru_utime + kids.ru_stime"
         + "\nresult['peak_main_mb'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024"
         + "\nresult['peak_worker_mb'] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss"
-        + " / 1024\nprint(json.dumps(result))\n"
+        + " / 1024\nresult['worker_peaks_mb'] = sorted(v / 1024 for v in worker_peaks.values())"
+        + "\nprint(json.dumps(result))\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", wrapper], capture_output=True, text=True, check=False
@@ -80,9 +131,11 @@ def prepare_code(path: Path, out: Path, **options: object) -> str:
         "    for rank in range(options['world_size']):\n"
         f"        prepare([{str(path)!r}], {str(out)!r}, rank=rank, progress=False, **options)\n"
         f"    merge({str(out)!r})\n"
+        "    tokens = None\n"
         "else:\n"
-        f"    prepare([{str(path)!r}], {str(out)!r}, progress=False, **options)\n"
-        "result = {'seconds': time.perf_counter() - start}\n"
+        f"    done = prepare([{str(path)!r}], {str(out)!r}, progress=False, **options)\n"
+        "    tokens = sum(split['tokens'] for split in (done.train, done.val) if split)\n"
+        "result = {'seconds': time.perf_counter() - start, 'tokens': tokens}\n"
     )
 
 
@@ -181,6 +234,10 @@ def main() -> None:
     )
     parser.add_argument("--distinct", type=int, nargs="*", default=[], metavar="N")
     parser.add_argument(
+        "--memory", action="store_true", help="only the local engine at --workers workers"
+    )
+    parser.add_argument("--text", action="store_true", help="a plain text input, not JSONL")
+    parser.add_argument(
         "--folder", type=Path, default=Path(tempfile.gettempdir()) / "tokprep-scale"
     )
     args = parser.parse_args()
@@ -192,22 +249,29 @@ def main() -> None:
             scaling(path, args.folder / "out", args.workers, args.scaling)
         return
     header = f"{'MB':>6}  {'run':<36} {'s':>7} {'MB/s':>7} {'CPU s':>7} {'MB/CPU-s':>8}"
-    print(header + f" {'peak main MB':>12} {'peak worker MB':>14}", flush=True)
+    print(header + f" {'peak main MB':>12} {'peak worker MB':>14}  each worker MB", flush=True)
 
     def show(mb: float, name: str, result: dict) -> None:
         # MB per CPU-second (all processes) is MB/s per core, and holds on a busy machine.
         print(
             f"{mb:6.1f}  {name:<36} {result['seconds']:7.2f} {mb / result['seconds']:7.2f} "
             f"{result['cpu_seconds']:7.2f} {mb / result['cpu_seconds']:8.2f} "
-            f"{result['peak_main_mb']:12.0f} {result['peak_worker_mb']:14.0f}",
+            f"{result['peak_main_mb']:12.0f} {result['peak_worker_mb']:14.0f}  "
+            + " ".join(f"{peak:.0f}" for peak in result["worker_peaks_mb"])
+            + (f"  ({result['tokens']:,} tokens)" if result.get("tokens") else ""),
             flush=True,
         )
 
     for megabytes in args.sizes:
-        path = args.folder / f"corpus-{megabytes}mb.jsonl"
-        make_jsonl(path, megabytes)
+        if args.text:
+            path = args.folder / f"novel-{megabytes}mb.txt"
+            make_text(path, megabytes)
+        else:
+            path = args.folder / f"corpus-{megabytes}mb.jsonl"
+            make_jsonl(path, megabytes)
         mb = path.stat().st_size / 1e6
-        show(mb, "tiktoken encode_ordinary, 1 thread", run_child(tiktoken_code(path)))
+        if not args.memory:
+            show(mb, "tiktoken encode_ordinary, 1 thread", run_child(tiktoken_code(path)))
         split = {"partition_bytes": 4 << 20}
         configs = [
             ("local, 1 worker", {"workers": 1}),
@@ -217,7 +281,9 @@ def main() -> None:
                 {"engine": "tasks", "world_size": args.world_size, **split},
             ),
         ]
-        if args.local_only:
+        if args.memory:
+            configs = configs[1:2]
+        elif args.local_only:
             configs = configs[:2]
         elif args.ray:
             ray = {"engine": "ray", "workers": args.workers, **split}

@@ -299,3 +299,14 @@ def test_merging_a_long_piece_takes_under_20_bytes_per_byte():
         check=True,
     )
     assert float(done.stdout) < 20  # the list-based merge took about 140
+
+
+def test_a_warm_encoder_splits_a_long_run_of_spaces_in_linear_time():
+    # A warm encoder cuts long texts into space-separated words first; a run of spaces is one
+    # long stretch of "unsafe" spaces, which once cost a copy per space (quadratic: 12 s for
+    # 1 MB, minutes for 2 MB).
+    tokenizer = BPETokenizer.gpt2()
+    tokenizer.encode_ordinary(" ".join(f"w{i}" for i in range(20_000)))  # fill the caches
+    with time_limit(30):
+        ids = tokenizer.encode_ordinary(" " * 1_999_999 + "x")
+    assert ids == [220] * 1_999_998 + [2124]

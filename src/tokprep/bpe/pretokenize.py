@@ -211,16 +211,20 @@ def space_words(text: str) -> list[str]:
     if not unsafe:
         return text.split(" ")
     words: list[str] = []
-    glued: str | None = None  # the last word of the previous stretch, glued to the next
+    # The stretches of the word being glued across unsafe spaces, joined once when the word
+    # ends: gluing into one growing string would copy it at every unsafe space, quadratic in
+    # a run of spaces.
+    pending: list[str] = []
     start = 0
     for position in [*unsafe, len(text)]:
         part = text[start:position].split(" ")
-        if glued is not None:
-            part[0] = f"{glued} {part[0]}"
-        glued = part.pop()
-        words += part
+        pending.append(part[0])
+        if len(part) > 1:
+            words.append(" ".join(pending))
+            words += part[1:-1]
+            pending = [part[-1]]
         start = position + 1
-    words.append(glued)  # type: ignore[arg-type]  # the loop ran at least once
+    words.append(" ".join(pending))
     return words
 
 
