@@ -11,48 +11,15 @@ Find it with::
 This file is a deliberately wrong example for tokprep's conformance kit; do not copy the bug.
 """
 
-import itertools
+import sys
+from pathlib import Path
 
-import regex
-
-from tokprep.bpe import gpt2_ranks
+HERE = str(Path(__file__).parent)
+if HERE not in sys.path:
+    sys.path.insert(0, HERE)  # to import the shared _simple_bpe.py from any current directory
+from _simple_bpe import small_gpt2  # noqa: E402
 
 # BUG: (?i:...) makes 'S, 'T, 'LL ... contractions too (right for cl100k, not GPT-2).
 PATTERN = r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
 
-
-class SmallBPE:
-    """Byte-level BPE on GPT-2's ranks: split with PATTERN, then merge each piece's bytes."""
-
-    def __init__(self, ranks: dict[bytes, int], pattern: str) -> None:
-        self.ranks = ranks
-        self.decoder = {rank: token for token, rank in ranks.items()}
-        self.pattern = regex.compile(pattern)
-        self.n_vocab = len(ranks)
-
-    def encode(self, text: str) -> list[int]:
-        ids = []
-        for piece in self.pattern.findall(text):
-            ids += [self.ranks[part] for part in self.merge(piece.encode("utf-8"))]
-        return ids
-
-    def merge(self, data: bytes) -> list[bytes]:
-        parts = [bytes([byte]) for byte in data]
-        while len(parts) > 1:
-            # Merge the pair with the lowest rank (the one GPT-2 learned first).
-            ranked = [
-                (self.ranks[a + b], i)
-                for i, (a, b) in enumerate(itertools.pairwise(parts))
-                if a + b in self.ranks
-            ]
-            if not ranked:
-                break
-            _, i = min(ranked)
-            parts[i : i + 2] = [parts[i] + parts[i + 1]]
-        return parts
-
-    def decode(self, ids: list[int]) -> str:
-        return b"".join(self.decoder[i] for i in ids).decode("utf-8", "replace")
-
-
-tokenizer = SmallBPE(gpt2_ranks(), PATTERN)
+tokenizer = small_gpt2(PATTERN)

@@ -37,6 +37,11 @@ def choose(pairs: Counter[tuple[bytes, bytes]]) -> tuple[bytes, bytes]:
 
 
 def train_bpe(input_path, vocab_size, special_tokens):
+    return train_with(choose, input_path, vocab_size, special_tokens)
+
+
+def train_with(choose, input_path, vocab_size, special_tokens):
+    """`train_bpe` with `choose(pairs)` picking each merge (the planted bug swaps it)."""
     with open(input_path, encoding="utf-8") as f:
         words = count_words(f.read(), special_tokens)
     vocab = {i: bytes([i]) for i in range(256)}

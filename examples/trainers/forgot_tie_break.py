@@ -1,4 +1,4 @@
-"""A planted bug: `cs336_style.py` with its tie-break left out (one line differs).
+"""A planted bug: `cs336_style.py` with its tie-break left out (only `choose` differs).
 
 `max(pairs, key=pairs.get)` takes the first of the tied pairs in the counter's order (the
 order in which pairs were first seen), not the lexicographically greater one. Every merge with
@@ -14,59 +14,20 @@ choice is the one the first-seen rule would take.
 
 from __future__ import annotations
 
+import sys
 from collections import Counter
-from itertools import pairwise
+from pathlib import Path
 
-import regex
-
-PATTERN = r"""'(?:[sdmt]|ll|ve|re)| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
-
-
-def count_words(text: str, special_tokens: list[str]) -> Counter[tuple[bytes, ...]]:
-    words: Counter[tuple[bytes, ...]] = Counter()
-    if special_tokens:
-        cut = "|".join(regex.escape(s) for s in sorted(special_tokens, key=len, reverse=True))
-        documents = regex.split(cut, text)
-    else:
-        documents = [text]
-    for document in documents:
-        for piece in regex.findall(PATTERN, document):
-            words[tuple(bytes([b]) for b in piece.encode("utf-8"))] += 1
-    return words
+HERE = str(Path(__file__).parent)
+if HERE not in sys.path:
+    sys.path.insert(0, HERE)  # to import cs336_style.py next to this file, from any directory
+from cs336_style import train_with  # noqa: E402
 
 
 def choose(pairs: Counter[tuple[bytes, bytes]]) -> tuple[bytes, bytes]:
-    """The most frequent pair; a tie goes to the lexicographically greater pair."""
+    """The most frequent pair; a tie goes to the first pair seen."""
     return max(pairs, key=pairs.get)  # THE BUG: the key should be (pairs[pair], pair)
 
 
 def train_bpe(input_path, vocab_size, special_tokens):
-    with open(input_path, encoding="utf-8") as f:
-        words = count_words(f.read(), special_tokens)
-    vocab = {i: bytes([i]) for i in range(256)}
-    for token in special_tokens:
-        vocab[len(vocab)] = token.encode("utf-8")
-    merges = []
-    while len(vocab) < vocab_size:
-        pairs: Counter[tuple[bytes, bytes]] = Counter()
-        for word, count in words.items():
-            for pair in pairwise(word):
-                pairs[pair] += count
-        if not pairs:
-            break
-        left, right = choose(pairs)
-        merges.append((left, right))
-        vocab[len(vocab)] = left + right
-        rewritten: Counter[tuple[bytes, ...]] = Counter()
-        for word, count in words.items():
-            out, i = [], 0
-            while i < len(word):
-                if i + 1 < len(word) and word[i] == left and word[i + 1] == right:
-                    out.append(left + right)
-                    i += 2
-                else:
-                    out.append(word[i])
-                    i += 1
-            rewritten[tuple(out)] += count
-        words = rewritten
-    return vocab, merges
+    return train_with(choose, input_path, vocab_size, special_tokens)

@@ -32,6 +32,9 @@ R = TypeVar("R")
 
 ENGINES = ("local", "tasks", "ray")
 
+# (initializer, initargs): what each worker process runs once before its first task.
+_Setup = tuple[Callable[..., object] | None, tuple[Any, ...]]
+
 __all__ = [
     "ENGINES",
     "Executor",
@@ -69,13 +72,11 @@ class Executor(Protocol):
     ) -> Iterator[R]: ...
 
 
-class LocalExecutor:
-    """A process pool of `workers` on this machine; with one worker, this process itself."""
+class _OrderedEngine:
+    """What the engines share: `map` keeps the tasks this process owns (all of them, unless
+    `owns` says otherwise) and hands them to the engine's `_run`, which yields in order."""
 
-    name = "local"
-
-    def __init__(self, workers: int = 1) -> None:
-        self.workers = require_int("workers", workers, minimum=1, hint="Use 1 for one process.")
+    workers: int
 
     def owns(self, index: int) -> bool:
         return True
@@ -89,6 +90,27 @@ class LocalExecutor:
         initargs: tuple[Any, ...] = (),
         what: str = "tokprep",
     ) -> Iterator[R]:
+        mine = (task for index, task in enumerate(tasks) if self.owns(index))
+        return self._run(function, mine, (initializer, initargs), what)
+
+    def _run(
+        self, function: Callable[[T], R], tasks: Iterator[T], setup: _Setup, what: str
+    ) -> Iterator[R]:
+        raise NotImplementedError
+
+
+class LocalExecutor(_OrderedEngine):
+    """A process pool of `workers` on this machine; with one worker, this process itself."""
+
+    name = "local"
+
+    def __init__(self, workers: int = 1) -> None:
+        self.workers = require_int("workers", workers, minimum=1, hint="Use 1 for one process.")
+
+    def _run(
+        self, function: Callable[[T], R], tasks: Iterator[T], setup: _Setup, what: str
+    ) -> Iterator[R]:
+        initializer, initargs = setup
         if self.workers == 1:
             return _serial(function, tasks, initializer, initargs)
         from tokprep.pool import map_ordered
@@ -134,20 +156,8 @@ class TasksExecutor(LocalExecutor):
     def owns(self, index: int) -> bool:
         return index % self.world_size == self.rank
 
-    def map(
-        self,
-        function: Callable[[T], R],
-        tasks: Iterable[T],
-        *,
-        initializer: Callable[..., object] | None = None,
-        initargs: tuple[Any, ...] = (),
-        what: str = "tokprep",
-    ) -> Iterator[R]:
-        mine = (task for index, task in enumerate(tasks) if self.owns(index))
-        return super().map(function, mine, initializer=initializer, initargs=initargs, what=what)
 
-
-class RayExecutor:
+class RayExecutor(_OrderedEngine):
     """Ray core tasks: each task is one `ray.remote` call, at most `2 * workers` in flight,
     results fetched in order. `address=None` starts a local Ray (loopback only, no dashboard)
     with `workers` CPUs and shuts it down after the run; an address joins that cluster."""
@@ -158,17 +168,8 @@ class RayExecutor:
         self.workers = require_int("workers", workers, minimum=1)
         self.address = address
 
-    def owns(self, index: int) -> bool:
-        return True
-
-    def map(
-        self,
-        function: Callable[[T], R],
-        tasks: Iterable[T],
-        *,
-        initializer: Callable[..., object] | None = None,
-        initargs: tuple[Any, ...] = (),
-        what: str = "tokprep",
+    def _run(
+        self, function: Callable[[T], R], tasks: Iterator[T], setup: _Setup, what: str
     ) -> Iterator[R]:
         ray = import_ray()
         started = not ray.is_initialized()
@@ -185,10 +186,10 @@ class RayExecutor:
         try:
             window = 2 * (self.workers if not self.address else _cluster_cpus(ray))
             remote = ray.remote(_ray_call)
-            setup = ray.put((os.urandom(8).hex(), initializer, initargs))
+            shared = ray.put((os.urandom(8).hex(), *setup))
             pending: list[Any] = []
             for task in tasks:
-                pending.append(remote.remote(setup, function, task))
+                pending.append(remote.remote(shared, function, task))
                 if len(pending) >= window:
                     yield ray.get(pending.pop(0))
             while pending:

@@ -202,6 +202,14 @@ def hf_pattern(pattern: str) -> str:
     in Ruby syntax (cl100k would then keep any run of digits together). It becomes the atomic
     group `(?>X{1,3})`, which matches the same.
     """
+    return rewrite_counted_plus(pattern, "(?>", keep_plus=False)
+
+
+def rewrite_counted_plus(pattern: str, opener: str, *, keep_plus: bool) -> str:
+    """`pattern` with each counted repeat followed by `+` (`X{1,3}+`, inside groups too) put in
+    a group that starts with `opener`: `X{1,3}+` becomes `(?>X{1,3})` with `opener="(?>"`, or
+    `(?:X{1,3})+` with `opener="(?:"` and `keep_plus=True` (the `+` then repeats the group).
+    """
     out: list[str] = []
     i = 0
     while i < len(pattern):
@@ -210,14 +218,15 @@ def hf_pattern(pattern: str) -> str:
         if atom.startswith("(") and len(atom) > 2:
             # Rewrite inside the group, keeping its opening "(?...:" prefix as is.
             head = _group_head(atom)
-            atom = atom[:head] + hf_pattern(atom[head:-1]) + ")"
+            inner = rewrite_counted_plus(atom[head:-1], opener, keep_plus=keep_plus)
+            atom = atom[:head] + inner + ")"
         j = end
         if j < len(pattern) and pattern[j] == "{":
             close = pattern.find("}", j)
             body = pattern[j + 1 : close] if close > 0 else ""
             if body and body.replace(",", "").isdigit() and pattern[close + 1 : close + 2] == "+":
-                out.append(f"(?>{atom}{pattern[j : close + 1]})")
-                i = close + 2
+                out.append(f"{opener}{atom}{pattern[j : close + 1]})")
+                i = close + 1 if keep_plus else close + 2
                 continue
         out.append(atom)
         i = end

@@ -61,7 +61,7 @@ from typing import TYPE_CHECKING, Any
 
 import regex
 
-from tokprep.bpe.export import _atom_end, _group_head, hf_merges, hf_pattern
+from tokprep.bpe.export import hf_merges, hf_pattern, rewrite_counted_plus
 from tokprep.bpe.gpt2_files import token_to_unicode, unicode_to_token
 from tokprep.bpe.patterns import GPT2_ORIGINAL_PATTERN, PRESETS
 from tokprep.bpe.ranks import ENDOFTEXT, GPT2_PATTERN
@@ -127,24 +127,8 @@ def pattern_from_hf(pattern: str) -> str:
 
 
 def _oniguruma_repeats(pattern: str) -> str:
-    out: list[str] = []
-    i = 0
-    while i < len(pattern):
-        end = _atom_end(pattern, i)
-        atom = pattern[i:end]
-        if atom.startswith("(") and len(atom) > 2:
-            head = _group_head(atom)
-            atom = atom[:head] + _oniguruma_repeats(atom[head:-1]) + ")"
-        if end < len(pattern) and pattern[end] == "{":
-            close = pattern.find("}", end)
-            body = pattern[end + 1 : close] if close > 0 else ""
-            if body and body.replace(",", "").isdigit() and pattern[close + 1 : close + 2] == "+":
-                out.append(f"(?:{atom}{pattern[end : close + 1]})")
-                i = close + 1  # the "+" follows and now repeats the group
-                continue
-        out.append(atom)
-        i = end
-    return "".join(out)
+    # Oniguruma's `X{1,3}+` repeats the counted repeat: `(?:X{1,3})+` for `regex`.
+    return rewrite_counted_plus(pattern, "(?:", keep_plus=True)
 
 
 def _field(document: Any, key: str) -> Any:

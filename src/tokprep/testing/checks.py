@@ -25,7 +25,7 @@ from typing import Any
 
 from tokprep.testing.adapters import MATCHES, REFUSES, UNKNOWN, Subject, adapt
 from tokprep.testing.edge_cases import random_text
-from tokprep.testing.report import Divergence, explain, reproducer
+from tokprep.testing.report import Divergence, explain, reproducer, token_bytes_of
 
 __all__ = [
     "CHECKS",
@@ -161,6 +161,62 @@ def _search(
     return CheckResult(name, PASSED, tried, time.perf_counter() - start)
 
 
+#: What a property check's plan gives: the (strategy, property) to search, or a skipped result.
+_Plan = CheckResult | tuple[Any, Callable[[Any], Divergence | None]]
+
+
+def _property_check(plan: Callable[[Subject, Subject], _Plan]) -> Callable[..., CheckResult]:
+    """The property check named after `plan`: adapt both tokenizers, ask `plan(cand, ref)` what
+    to search (or why the check does not apply), then search it."""
+
+    def check(
+        candidate: Any,
+        reference: Any = "gpt2",
+        *,
+        examples: int | None = None,
+        seed: int | None = None,
+        use_profile: bool = False,
+    ) -> CheckResult:
+        planned = plan(adapt(candidate), adapt(reference))
+        if isinstance(planned, CheckResult):
+            return planned
+        strategy, prop = planned
+        return _search(
+            plan.__name__, strategy, prop, examples=examples, seed=seed, use_profile=use_profile
+        )
+
+    check.__name__ = check.__qualname__ = plan.__name__
+    check.__doc__ = plan.__doc__
+    return check
+
+
+def _differs(
+    check: str,
+    text: str,
+    got: tuple[str, Any],
+    want: tuple[str, Any],
+    cand: Subject,
+    ref: Subject,
+    *,
+    prefix: str = "",
+    guess: str | None = None,
+    **explained: str,
+) -> Divergence | None:
+    """None when the outcomes agree; else the failure: explained token by token when both
+    sides returned IDs (`explained`: explain's message and call), or which side raised."""
+    if _same(got, want):
+        return None
+    if got[0] == want[0] == "ok":
+        return explain(check, text, got[1], want[1], cand, ref, **explained)
+    return Divergence(
+        check,
+        text,
+        f"{prefix}candidate {_said(got)}, reference {_said(want)}",
+        guess=guess,
+        reproducer=reproducer(text, cand, ref),
+    )
+
+
 def _skip(name: str, why: str) -> CheckResult:
     return CheckResult(name, SKIPPED, 0, 0.0, note=why)
 
@@ -180,7 +236,7 @@ def _vocabulary(subject: Subject) -> tuple[Any, ...]:
     tokens = []
     for token in _plain_ids(subject):
         if token not in specials:
-            data = _bytes_of(subject, token)
+            data = token_bytes_of(subject, token)
             if data is not None:
                 tokens.append(data)
     return tuple(tokens)
@@ -193,19 +249,9 @@ def _plain_ids(subject: Subject) -> list[int]:
     return [
         i
         for i in range(subject.n_vocab or 0)
-        if i not in specials and (_is_word_tokenizer(subject) or _bytes_of(subject, i) is not None)
+        if i not in specials
+        and (_is_word_tokenizer(subject) or token_bytes_of(subject, i) is not None)
     ]
-
-
-def _bytes_of(subject: Subject, token: int) -> bytes | None:
-    try:
-        if subject.token_bytes is not None:
-            return subject.token_bytes(token)
-        if subject.decode is not None:
-            return subject.decode([token]).encode("utf-8", "surrogatepass")
-    except Exception:
-        return None
-    return None
 
 
 def texts(reference: Subject) -> Any:
@@ -232,16 +278,9 @@ def _id_runs(reference: Subject) -> Any:
 # --- property checks --------------------------------------------------------------------------
 
 
-def same_ids(
-    candidate: Any,
-    reference: Any = "gpt2",
-    *,
-    examples: int | None = None,
-    seed: int | None = None,
-    use_profile: bool = False,
-) -> CheckResult:
+@_property_check
+def same_ids(cand: Subject, ref: Subject) -> _Plan:
     """The candidate's IDs equal the reference's on every text (crashes must match too)."""
-    cand, ref = adapt(candidate), adapt(reference)
     ref_ids = _reference_ids(ref, cand)
 
     either_rule = cand.special_rule == UNKNOWN and ref.encode_all_special is not None
@@ -258,35 +297,20 @@ def same_ids(
             and _same(got, _outcome(ref.encode_all_special, text))  # type: ignore[arg-type]
         ):
             return None
-        if got[0] == want[0] == "ok":
-            return explain("same_ids", text, got[1], want[1], cand, ref)
-        return Divergence(
-            "same_ids",
-            text,
-            f"candidate {_said(got)}, reference {_said(want)}",
-            reproducer=reproducer(text, cand, ref),
-            guess="special tokens or unknown words" if "error" in (got[0], want[0]) else None,
+        return _differs(  # the guess is for one side raising
+            "same_ids", text, got, want, cand, ref, guess="special tokens or unknown words"
         )
 
-    return _search(
-        "same_ids", texts(ref), prop, examples=examples, seed=seed, use_profile=use_profile
-    )
+    return texts(ref), prop
 
 
 def _said(outcome: tuple[str, Any]) -> str:
     return f"raised {outcome[1]}" if outcome[0] == "error" else f"returned {outcome[1]}"
 
 
-def round_trip(
-    candidate: Any,
-    reference: Any = "gpt2",
-    *,
-    examples: int | None = None,
-    seed: int | None = None,
-    use_profile: bool = False,
-) -> CheckResult:
+@_property_check
+def round_trip(cand: Subject, ref: Subject) -> _Plan:
     """decode(encode(text)) == text, on every text the reference itself gives back exactly."""
-    cand, ref = adapt(candidate), adapt(reference)
     if cand.decode is None:
         return _skip("round_trip", "the candidate has no decode()")
     ref_ids = _reference_ids(ref, cand)
@@ -306,21 +330,12 @@ def round_trip(
             reproducer=reproducer(text, cand, ref, call="ids"),
         )
 
-    return _search(
-        "round_trip", texts(ref), prop, examples=examples, seed=seed, use_profile=use_profile
-    )
+    return texts(ref), prop
 
 
-def encode_decode_stable(
-    candidate: Any,
-    reference: Any = "gpt2",
-    *,
-    examples: int | None = None,
-    seed: int | None = None,
-    use_profile: bool = False,
-) -> CheckResult:
+@_property_check
+def encode_decode_stable(cand: Subject, ref: Subject) -> _Plan:
     """For any IDs, encode(decode(ids)) is a fixed point: encoding its decoding gives it back."""
-    cand, ref = adapt(candidate), adapt(reference)
     if cand.decode is None:
         return _skip("encode_decode_stable", "the candidate has no decode()")
     if not ref.n_vocab:
@@ -347,26 +362,12 @@ def encode_decode_stable(
             reproducer=reproducer(text, cand, ref),
         )
 
-    return _search(
-        "encode_decode_stable",
-        _id_runs(ref),
-        prop,
-        examples=examples,
-        seed=seed,
-        use_profile=use_profile,
-    )
+    return _id_runs(ref), prop
 
 
-def decode(
-    candidate: Any,
-    reference: Any = "gpt2",
-    *,
-    examples: int | None = None,
-    seed: int | None = None,
-    use_profile: bool = False,
-) -> CheckResult:
+@_property_check
+def decode(cand: Subject, ref: Subject) -> _Plan:
     """decode(ids) equals the reference's for any run of IDs (partial UTF-8 included)."""
-    cand, ref = adapt(candidate), adapt(reference)
     if cand.decode is None or ref.decode is None:
         return _skip("decode", "the candidate has no decode()")
     if not ref.n_vocab:
@@ -385,9 +386,7 @@ def decode(
             reproducer=_decode_reproducer(ids, cand, ref),
         )
 
-    return _search(
-        "decode", _id_runs(ref), prop, examples=examples, seed=seed, use_profile=use_profile
-    )
+    return _id_runs(ref), prop
 
 
 def _decode_reproducer(ids: list[int], cand: Subject, ref: Subject) -> str:
@@ -402,16 +401,9 @@ def _decode_reproducer(ids: list[int], cand: Subject, ref: Subject) -> str:
     )
 
 
-def ordinary_vs_disallowed(
-    candidate: Any,
-    reference: Any = "gpt2",
-    *,
-    examples: int | None = None,
-    seed: int | None = None,
-    use_profile: bool = False,
-) -> CheckResult:
+@_property_check
+def ordinary_vs_disallowed(cand: Subject, ref: Subject) -> _Plan:
     """encode_ordinary(text) == encode(text, disallowed_special=()) (tiktoken's contract)."""
-    cand, ref = adapt(candidate), adapt(reference)
     if cand.encode is None or cand.encode_ordinary is None:
         return _skip("ordinary_vs_disallowed", "the candidate lacks tiktoken's encode() API")
 
@@ -438,28 +430,14 @@ def ordinary_vs_disallowed(
             reproducer=reproducer(text, cand, ref),
         )
 
-    return _search(
-        "ordinary_vs_disallowed",
-        texts(ref),
-        prop,
-        examples=examples,
-        seed=seed,
-        use_profile=use_profile,
-    )
+    return texts(ref), prop
 
 
-def batch(
-    candidate: Any,
-    reference: Any = "gpt2",
-    *,
-    examples: int | None = None,
-    seed: int | None = None,
-    use_profile: bool = False,
-) -> CheckResult:
+@_property_check
+def batch(cand: Subject, ref: Subject) -> _Plan:
     """encode_ordinary_batch(texts) equals encoding the texts one by one."""
     from hypothesis import strategies as st
 
-    cand, ref = adapt(candidate), adapt(reference)
     if cand.encode_ordinary_batch is None:
         return _skip("batch", "the candidate has no batch encoder")
 
@@ -478,30 +456,16 @@ def batch(
             reproducer=reproducer(items[0] if items else "", cand, ref),
         )
 
-    return _search(
-        "batch",
-        st.lists(texts(ref), max_size=6),
-        prop,
-        examples=examples,
-        seed=seed,
-        use_profile=use_profile,
-    )
+    return st.lists(texts(ref), max_size=6), prop
 
 
-def special_refused(
-    candidate: Any,
-    reference: Any = "gpt2",
-    *,
-    examples: int | None = None,
-    seed: int | None = None,
-    use_profile: bool = False,
-) -> CheckResult:
+@_property_check
+def special_refused(cand: Subject, ref: Subject) -> _Plan:
     """encode() refuses special-token text by default; allowed, it gives the reference's IDs."""
     from hypothesis import strategies as st
 
     from tokprep.testing.strategies import documents
 
-    cand, ref = adapt(candidate), adapt(reference)
     if cand.special_rule == MATCHES:
         return _skip("special_refused", "the candidate matches special-token text (HF's rule)")
     if cand.special_rule != REFUSES or cand.encode is None:
@@ -522,31 +486,21 @@ def special_refused(
             )
         got = _outcome(lambda t: cand.encode(t, allowed_special="all"), text)  # type: ignore[misc]
         want = _outcome(lambda t: ref.encode(t, allowed_special="all"), text)  # type: ignore[misc]
-        if _same(got, want):
-            return None
-        if got[0] == want[0] == "ok":
-            return explain(
-                "special_refused",
-                text,
-                got[1],
-                want[1],
-                cand,
-                ref,
-                message="encode(allowed_special='all') differs from the reference's",
-                call="encode_all_special",
-            )
-        return Divergence(
+        return _differs(
             "special_refused",
             text,
-            f"encode(allowed_special='all'): candidate {_said(got)}, reference {_said(want)}",
+            got,
+            want,
+            cand,
+            ref,
+            prefix="encode(allowed_special='all'): ",
             guess="special tokens",
-            reproducer=reproducer(text, cand, ref),
+            message="encode(allowed_special='all') differs from the reference's",
+            call="encode_all_special",
         )
 
     strategy = st.one_of(st.sampled_from(specials), *(documents(s) for s in specials[:3]))
-    return _search(
-        "special_refused", strategy, prop, examples=examples, seed=seed, use_profile=use_profile
-    )
+    return strategy, prop
 
 
 # --- checks over a fixed set ------------------------------------------------------------------
@@ -626,9 +580,9 @@ def vocabulary(
     failures, first = 0, None
     ref_ids = _reference_ids(ref, cand)
     for token in ids:
-        want = _bytes_of(ref, token)
+        want = token_bytes_of(ref, token)
         if cand.token_bytes is not None and ref.token_bytes is not None:
-            same = _bytes_of(cand, token) == want
+            same = token_bytes_of(cand, token) == want
         else:
             same = _same(_outcome(cand.decode, [token]), _outcome(ref.decode, [token]))  # type: ignore[arg-type]
         if not same:
@@ -637,7 +591,7 @@ def vocabulary(
                 got = (
                     _outcome(cand.decode, [token])
                     if cand.decode
-                    else ("ok", _bytes_of(cand, token))
+                    else ("ok", token_bytes_of(cand, token))
                 )
                 first = Divergence(
                     "vocabulary",
@@ -658,23 +612,16 @@ def vocabulary(
         if not _same(got_ids, want_ids):
             failures += 1
             if first is None:
-                if got_ids[0] == want_ids[0] == "ok":
-                    first = explain(
-                        "vocabulary",
-                        text,
-                        got_ids[1],
-                        want_ids[1],
-                        cand,
-                        ref,
-                        message=f"encoding token {token}'s own text differs",
-                    )
-                else:
-                    first = Divergence(
-                        "vocabulary",
-                        text,
-                        f"token {token}: candidate {_said(got_ids)}, reference {_said(want_ids)}",
-                        reproducer=reproducer(text, cand, ref),
-                    )
+                first = _differs(
+                    "vocabulary",
+                    text,
+                    got_ids,
+                    want_ids,
+                    cand,
+                    ref,
+                    prefix=f"token {token}: ",
+                    message=f"encoding token {token}'s own text differs",
+                )
     status = FAILED if failures else PASSED
     note = f"{failures} of {len(ids)} tokens differ" if failures else ""
     return CheckResult(
@@ -682,18 +629,11 @@ def vocabulary(
     )
 
 
-def offsets(
-    candidate: Any,
-    reference: Any = "gpt2",
-    *,
-    examples: int | None = None,
-    seed: int | None = None,
-    use_profile: bool = False,
-) -> CheckResult:
+@_property_check
+def offsets(cand: Subject, ref: Subject) -> _Plan:
     """Token offsets equal the reference's, where the candidate reports them: tiktoken's
     `decode_with_offsets(ids)` on the reference's IDs, or Hugging Face's encoding offsets (the
     start character of each token) against the reference's `decode_with_offsets`."""
-    cand, ref = adapt(candidate), adapt(reference)
     if ref.decode_with_offsets is None:
         return _skip("offsets", "the reference has no decode_with_offsets()")
     if cand.decode_with_offsets is None and cand.encode_with_offsets is None:
@@ -725,9 +665,7 @@ def offsets(
             reproducer=reproducer(text, cand, ref),
         )
 
-    return _search(
-        "offsets", texts(ref), prop, examples=examples, seed=seed, use_profile=use_profile
-    )
+    return texts(ref), prop
 
 
 def goldens(
@@ -826,25 +764,18 @@ def corpus(
         for line in text.splitlines(keepends=True):
             lines_done += 1
             got, want = _outcome(cand.ids, line), _outcome(ref_ids, line)
-            if _same(got, want):
+            failure = _differs(
+                "corpus",
+                line,
+                got,
+                want,
+                cand,
+                ref,
+                prefix=f"{path}: ",
+                message=f"{path}, line {lines_done}: IDs differ",
+            )
+            if failure is None:
                 continue
-            if got[0] == want[0] == "ok":
-                failure = explain(
-                    "corpus",
-                    line,
-                    got[1],
-                    want[1],
-                    cand,
-                    ref,
-                    message=f"{path}, line {lines_done}: IDs differ",
-                )
-            else:
-                failure = Divergence(
-                    "corpus",
-                    line,
-                    f"{path}: candidate {_said(got)}, reference {_said(want)}",
-                    reproducer=reproducer(line, cand, ref),
-                )
             return CheckResult(
                 "corpus", FAILED, lines_done, time.perf_counter() - start, str(path), failure, 1
             )

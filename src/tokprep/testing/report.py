@@ -93,7 +93,8 @@ def first_difference(a: list[int], b: list[int]) -> int | None:
     return None if len(a) == len(b) else min(len(a), len(b))
 
 
-def _token_bytes(subject: Subject, token: int) -> bytes | None:
+def token_bytes_of(subject: Subject, token: int) -> bytes | None:
+    """The bytes of token `token` (its decoding where the subject cannot say), or None."""
     try:
         if subject.token_bytes is not None:
             return subject.token_bytes(token)
@@ -143,11 +144,11 @@ def explain(
     )
     if index is None:
         return divergence
-    ref_bytes = [_token_bytes(reference, t) for t in reference_ids]
+    ref_bytes = [token_bytes_of(reference, t) for t in reference_ids]
     # IDs compared with the reference's share its vocabulary: when the candidate cannot show a
     # token's bytes (no decode_single_token_bytes), the reference's bytes for that ID are shown.
     shower = candidate if candidate.token_bytes is not None else reference
-    cand_bytes = [_token_bytes(shower, t) for t in candidate_ids]
+    cand_bytes = [token_bytes_of(shower, t) for t in candidate_ids]
     divergence.reference_tokens = [_shown(b) for b in ref_bytes[index : index + 6]]
     divergence.candidate_tokens = [_shown(b) for b in cand_bytes[index : index + 6]]
     data = text.encode("utf-8", "surrogatepass")
@@ -286,7 +287,7 @@ def _finer_split_explains(
         return False
     parts = [data[a:b] for a, b in zip([0, *cuts], [*cuts, len(data)], strict=True)]
     try:
-        expected = [_token_bytes(ref, t) for part in parts for t in ref.ids(part.decode("utf-8"))]
+        expected = [token_bytes_of(ref, t) for part in parts for t in ref.ids(part.decode("utf-8"))]
     except Exception:
         return False
     got, offset = [], 0
