@@ -286,9 +286,10 @@ def charted(table: Table) -> list[Row]:
     return [row for row in table.rows if row.rate] if table.rate_unit else []
 
 
-def draw_table(ax: Any, table: Table) -> None:
+def draw_table(ax: Any, table: Table, wrap: int = 90) -> None:
     """Horizontal throughput bars (higher is faster), the spread as whiskers, tokprep in blue,
-    each label carrying its time ratio; ticks by `matplotlib.ticker.EngFormatter`."""
+    each label carrying its time ratio; ticks by `matplotlib.ticker.EngFormatter`. Titles and
+    captions are wrapped at `wrap` characters (narrower in the summary's panels)."""
     from matplotlib.ticker import EngFormatter
 
     rows = charted(table)
@@ -300,10 +301,10 @@ def draw_table(ax: Any, table: Table) -> None:
     ax.barh(positions, values, xerr=[low, high], color=colours, capsize=3, ecolor="#333333")
     ax.set_yticks(positions, [bar_label(row, table) for row in rows], fontsize=7)
     ax.invert_yaxis()
-    title = "\n".join(textwrap.wrap(table.title, 90))
+    title = "\n".join(textwrap.wrap(table.title, wrap))
     ax.set_title(f"{title}\n{table.rate_unit}, higher is faster", fontsize=8)
     ax.xaxis.set_major_formatter(EngFormatter(unit=""))
-    caption = "\n".join(textwrap.wrap(table.chart_note, 80)) if table.chart_note else ""
+    caption = "\n".join(textwrap.wrap(table.chart_note, wrap - 10)) if table.chart_note else ""
     ax.set_xlabel(f"{table.rate_unit}\n{caption}".rstrip(), fontsize=7)
     for y, (value, row) in enumerate(zip(values, rows, strict=True)):
         ax.annotate(
@@ -317,10 +318,15 @@ def draw_table(ax: Any, table: Table) -> None:
     ax.set_xlim(0, max((row.rate_high or row.rate or 0.0) for row in rows) * 1.35)
 
 
-def _save(figure: Any, path: Path) -> None:
-    figure.tight_layout()
+def _save(figure: Any, path: Path, top: float = 1.0) -> None:
+    figure.tight_layout(rect=(0, 0, 1, top))  # `top` < 1 leaves room for a suptitle
     with atomic_write(path, "wb") as f:
         figure.savefig(f, format="png", dpi=110)
+
+
+def _chart_height(table: Table) -> float:
+    """Inches for one table's chart: room for its title, its bars and its caption."""
+    return 1.6 + 0.3 * len(charted(table)) + 0.4 * bool(table.chart_note)
 
 
 def write_charts(document: Document, out: str | os.PathLike) -> list[str]:
@@ -333,20 +339,26 @@ def write_charts(document: Document, out: str | os.PathLike) -> list[str]:
     written: list[str] = []
     drawn = [t for _, t in document.tables() if charted(t)]
     for table in drawn:
-        height = 1.4 + 0.35 * len(charted(table)) + 0.3 * bool(table.chart_note)
-        figure = Figure(figsize=(8, height))
+        figure = Figure(figsize=(8, _chart_height(table)))
         draw_table(figure.add_subplot(), table)
         name = f"{table.key}.png"
         _save(figure, out / name)
         written.append(name)
     if drawn:
+        # Two panels a row, each row as tall as its longest table (the adversarial table has
+        # dozens of bars), titles wrapped to the panel so none runs off the figure.
         columns = min(2, len(drawn))
         rows = math.ceil(len(drawn) / columns)
-        figure = Figure(figsize=(8 * columns, 3.4 * rows))
-        for index, table in enumerate(drawn, start=1):
-            draw_table(figure.add_subplot(rows, columns, index), table)
+        heights = [
+            max(_chart_height(t) for t in drawn[row * columns : (row + 1) * columns])
+            for row in range(rows)
+        ]
+        figure = Figure(figsize=(9 * columns, sum(heights) + 0.6))
+        grid = figure.add_gridspec(rows, columns, height_ratios=heights)
+        for index, table in enumerate(drawn):
+            draw_table(figure.add_subplot(grid[index // columns, index % columns]), table, 60)
         run = document.run
         figure.suptitle(f"{run['command']}: {document.machine['cpu']}, {run['date']}", fontsize=9)
-        _save(figure, out / "summary.png")
+        _save(figure, out / "summary.png", top=1 - 0.5 / (sum(heights) + 0.6))
         written.append("summary.png")
     return written
