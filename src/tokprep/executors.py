@@ -22,6 +22,7 @@ combine the results in task order. So the output is the same whichever engine ra
 from __future__ import annotations
 
 import os
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
@@ -72,7 +73,7 @@ class Executor(Protocol):
     ) -> Iterator[R]: ...
 
 
-class _OrderedEngine:
+class _OrderedEngine(ABC):
     """What the engines share: `map` keeps the tasks this process owns (all of them, unless
     `owns` says otherwise) and hands them to the engine's `_run`, which yields in order."""
 
@@ -93,10 +94,11 @@ class _OrderedEngine:
         mine = (task for index, task in enumerate(tasks) if self.owns(index))
         return self._run(function, mine, (initializer, initargs), what)
 
+    @abstractmethod
     def _run(
         self, function: Callable[[T], R], tasks: Iterator[T], setup: _Setup, what: str
     ) -> Iterator[R]:
-        raise NotImplementedError
+        """Run `function` on `tasks` with `setup` = (initializer, initargs); yield in order."""
 
 
 class LocalExecutor(_OrderedEngine):

@@ -202,7 +202,8 @@ def _run_child(
         stderr=subprocess.PIPE,
         text=True,
     )
-    assert process.stdout is not None  # Popen with PIPE always sets it
+    if process.stdout is None:  # cannot happen with stdout=PIPE; said for the type checker
+        raise RuntimeError("the adversarial worker was started without a pipe to read")
     finished: list[dict[str, Any]] = []
     current: dict[str, Any] | None = None
     began = time.perf_counter()
